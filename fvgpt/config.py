@@ -19,7 +19,15 @@ def _add_coop(cfg: CN) -> None:
     cfg.TRAINER.COOP.CLASS_TOKEN_POSITION = "end"  # end, middle or front
 
 
+def _add_fvg(cfg: CN) -> None:
+    cfg.TRAINER.FVG = CN()
+    # Foreground masks: <MASK_ROOT or DATASET.ROOT/mask>/<image path relative to DATASET.ROOT>
+    cfg.TRAINER.FVG.MASK_ROOT = ""  # "" = <DATASET.ROOT>/mask
+    cfg.TRAINER.FVG.MASK_POLICY = "error"  # missing/unreadable mask: error (at start-up) or full (all-ones mask)
+
+
 def extend_cfg(cfg: CN) -> None:
     """Add the project's keys to a Dassl default config (mutates ``cfg``)."""
     _add_coop(cfg)
+    _add_fvg(cfg)
     cfg.DATASET.SUBSAMPLE_CLASSES = "all"  # all, base or new
