@@ -65,7 +65,20 @@ def reset_cfg(cfg, args):
 def _merge_file(cfg, path, flag):
     if not os.path.isfile(path):
         raise SystemExit(f"error: {flag} {path}: no such file (paths are relative to {os.getcwd()})")
-    cfg.merge_from_file(path)
+    try:
+        cfg.merge_from_file(path)
+    except (KeyError, ValueError, AssertionError) as exc:
+        raise SystemExit(f"error: {flag} {path}: {exc}") from exc
+
+
+def _merge_opts(cfg, opts):
+    try:
+        cfg.merge_from_list(opts)
+    except (KeyError, ValueError, AssertionError) as exc:
+        raise SystemExit(
+            f"error: command-line options {' '.join(opts)}: {exc} "
+            f"(all --flags must come before the KEY VALUE pairs)"
+        ) from exc
 
 
 def setup_cfg(args):
@@ -76,7 +89,7 @@ def setup_cfg(args):
     if args.config_file:
         _merge_file(cfg, args.config_file, "--config-file")
     reset_cfg(cfg, args)
-    cfg.merge_from_list(args.opts)
+    _merge_opts(cfg, args.opts)
     cfg.freeze()
     return cfg
 

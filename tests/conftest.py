@@ -61,7 +61,7 @@ def run_train(
     timeout: int = 300,
 ) -> TrainRun:
     """Run train.py from the repository root, like the shell scripts do."""
-    cmd = [sys.executable, "train.py", *args, "--output-dir", str(output_dir), *(opts or [])]
+    cmd = [sys.executable, "train.py", "--output-dir", str(output_dir), *args, *(opts or [])]
     env = dict(os.environ, PYTHONWARNINGS="ignore", CUDA_VISIBLE_DEVICES="")
     proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=timeout, env=env)
     proc.stdout = proc.stdout + proc.stderr
