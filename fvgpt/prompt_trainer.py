@@ -85,9 +85,13 @@ class PromptTuningTrainer(TrainerX):
         """The full model for ``classnames`` (e.g. a :class:`~fvgpt.prompted_clip.PromptedCLIP`)."""
         raise NotImplementedError
 
-    def trainable(self) -> nn.Module:
-        """The module whose parameters are trained, registered and checkpointed."""
+    def tuned_module(self) -> nn.Module:
+        """The baseline's tuned part: what its checkpoints hold (CoOp: the prompt learner)."""
         return self.model.prompt_learner
+
+    def trainable(self) -> nn.Module:
+        """The module whose parameters are trained, registered and checkpointed by this trainer."""
+        return self.tuned_module()
 
     def build_model(self) -> None:
         clip_model = self.build_clip()
