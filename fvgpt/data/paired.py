@@ -36,7 +36,8 @@ and classifies every transform by its type (never by its name in
   ``RandomOrder`` only when all their members are image-only.
 * ``ToTensor`` / ``PILToTensor``: the mask becomes a float tensor in {0, 1}.
 
-Anything else raises :class:`UnsupportedTransformError` at construction,
+Anything else (including subclasses of the listed types, which may change
+their behaviour) raises :class:`UnsupportedTransformError` at construction,
 naming the transform and what is supported, instead of silently misaligning.
 """
 from __future__ import annotations
@@ -285,26 +286,31 @@ def _unsupported(transform: Any, where: str, why: str) -> UnsupportedTransformEr
 
 
 def _compile(transform: Any, where: str) -> tuple[Step, bool]:
-    """Return the paired step for ``transform`` and whether it is image-only."""
-    if isinstance(transform, T.Compose):
+    """Return the paired step for ``transform`` and whether it is image-only.
+
+    Types match exactly: a subclass may override what its base does, so it is
+    rejected until its mask handling is added here.
+    """
+    kind = type(transform)
+    if kind is T.Compose:
         return _compile_children(transform.transforms, where)
-    if isinstance(transform, T.RandomApply):
+    if kind is T.RandomApply:
         inner, image_only = _compile_children(transform.transforms, where)
         if image_only:
             return _ImageOnly(transform), True
         return _RandomApply(float(transform.p), inner), False
-    if isinstance(transform, (T.RandomChoice, T.RandomOrder)):
+    if kind in (T.RandomChoice, T.RandomOrder):
         _, image_only = _compile_children(transform.transforms, where)
         if image_only:
             return _ImageOnly(transform), True
         raise _unsupported(
             transform, where, "picks among or reorders geometric transforms, which is not mirrored"
         )
-    if isinstance(transform, GEOMETRIC_TYPES):
-        return _SharedRandomness(transform, _mask_copy(transform), not isinstance(transform, _DETERMINISTIC_TYPES)), False
-    if isinstance(transform, IMAGE_ONLY_TYPES):
+    if kind in GEOMETRIC_TYPES:
+        return _SharedRandomness(transform, _mask_copy(transform), kind not in _DETERMINISTIC_TYPES), False
+    if kind in IMAGE_ONLY_TYPES:
         return _ImageOnly(transform), True
-    if isinstance(transform, TO_TENSOR_TYPES):
+    if kind in TO_TENSOR_TYPES:
         return _ToTensor(transform), False
 
     dassl_name = _dassl_class_name(transform)
