@@ -100,8 +100,8 @@ def read_image(path: str | os.PathLike[str]) -> Image.Image:
         raise FileNotFoundError(f'Image file not found: "{path}" (check DATASET.ROOT)') from e
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
         raise OSError(
-            f'Cannot read image "{path}": {e}. The file is truncated or not an image; '
-            "re-download or delete it."
+            f'Cannot read image "{path}": {e}. The file may be truncated, not an image or '
+            "unreadable; re-download or delete it."
         ) from e
 
 
