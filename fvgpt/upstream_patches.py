@@ -247,7 +247,8 @@ def patch_checkpoint_io() -> None:
     """Replace upstream's ``save_checkpoint`` / ``load_checkpoint`` everywhere they are bound."""
     import dassl.utils.torchtools as torchtools
 
-    for name, replacement in (("save_checkpoint", patched_save_checkpoint), ("load_checkpoint", patched_load_checkpoint)):
+    replacements = {"save_checkpoint": patched_save_checkpoint, "load_checkpoint": patched_load_checkpoint}
+    for name, replacement in replacements.items():
         original = getattr(torchtools, name)
         if getattr(original, PATCH_MARK, None) is None:
             _rebind(original, replacement)

@@ -50,7 +50,10 @@ from dassl.utils import (  # noqa: E402
     setup_logger,
 )
 
-COSINE_CONSTANT_WARMUP_LRS = [1e-5, 2.000e-3, 1.951e-3, 1.809e-3, 1.588e-3, 1.309e-3, 1.000e-3, 6.910e-4, 4.122e-4, 1.910e-4]
+# cosine, base 0.002, 10 epochs, 1 constant warm-up epoch at 1e-5 (one scheduler step per epoch)
+COSINE_CONSTANT_WARMUP_LRS = [
+    1e-5, 2.000e-3, 1.951e-3, 1.809e-3, 1.588e-3, 1.309e-3, 1.000e-3, 6.910e-4, 4.122e-4, 1.910e-4
+]  # fmt: skip
 CHECKPOINT_KEYS = {"state_dict", "epoch", "optimizer", "scheduler", "val_result"}
 
 
@@ -285,7 +288,8 @@ def test_cosine_with_constant_warmup_matches_reference_values() -> None:
 
 def test_linear_warmup_and_step_schedules() -> None:
     lrs = _run_schedule(dict(LR_SCHEDULER="cosine", MAX_EPOCH=10, WARMUP_EPOCH=3, WARMUP_TYPE="linear"), 6)
-    assert lrs == pytest.approx([1e-5, 0.002 / 3, 0.002 * 2 / 3, 0.002, 0.002 * (1 + 0.9510565) / 2, 1.809e-3], rel=2e-3)
+    expected = [1e-5, 0.002 / 3, 0.002 * 2 / 3, 0.002, 0.002 * (1 + 0.9510565) / 2, 1.809e-3]
+    assert lrs == pytest.approx(expected, rel=2e-3)
     lrs = _run_schedule(dict(LR_SCHEDULER="cosine", MAX_EPOCH=10, WARMUP_EPOCH=1, WARMUP_TYPE="linear"), 3)
     assert lrs == pytest.approx([1e-5, 2e-3, 1.951e-3], rel=2e-3)
     assert _run_schedule(dict(LR_SCHEDULER="single_step", STEPSIZE=(2,), GAMMA=0.5), 5) == pytest.approx(
@@ -409,7 +413,8 @@ def test_load_checkpoint_errors_and_legacy_files(tmp_path: Path, capsys: pytest.
         load_checkpoint(str(tmp_path / "nothing.pth"))
     legacy_path = tmp_path / "legacy.pth.tar"
     optimizer = torch.optim.SGD(nn.Linear(2, 2).parameters(), lr=0.1)
-    torch.save({"state_dict": {}, "epoch": 1, "scheduler": {"successor": torch.optim.lr_scheduler.StepLR(optimizer, 1)}}, legacy_path)
+    successor = torch.optim.lr_scheduler.StepLR(optimizer, 1)  # pickled object, as upstream writes
+    torch.save({"state_dict": {}, "epoch": 1, "scheduler": {"successor": successor}}, legacy_path)
     loaded = load_checkpoint(str(legacy_path))
     assert loaded["epoch"] == 1
     out = capsys.readouterr().out
@@ -694,7 +699,9 @@ def test_trainer_lifecycle_progress_checkpoint_and_test(tmp_path: Path, capsys: 
     assert trainer.test() == pytest.approx(trainer.evaluator.evaluate()["accuracy"])
 
 
-def test_trainer_resumes_after_a_crash_with_the_same_learning_rates(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_trainer_resumes_after_a_crash_with_the_same_learning_rates(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     overrides = dict(MAX_EPOCH=5)
     reference = build_trainer(_with_freq(_tiny_cfg(tmp_path / "ref", **overrides)))
     reference.train()

@@ -45,7 +45,9 @@ class TrainerBase:
         self._scheds: OrderedDict[str, Any] = OrderedDict()
         self._writer: Any = None
 
-    def register_model(self, name: str = "model", model: nn.Module | None = None, optim: Any = None, sched: Any = None) -> None:
+    def register_model(
+        self, name: str = "model", model: nn.Module | None = None, optim: Any = None, sched: Any = None
+    ) -> None:
         for attr in ("_models", "_optims", "_scheds"):
             if self.__dict__.get(attr) is None:
                 raise AttributeError("Cannot register a model before super().__init__() is called")
@@ -101,7 +103,10 @@ class TrainerBase:
     def load_model(self, directory: str, epoch: int | None = None) -> None:
         """Load ``model-best.pth.tar`` (or ``model.pth.tar-<epoch>``) into every registered model."""
         if not directory:
-            print("Note that load_model() is skipped as no pretrained model is given (ignore this if it's done on purpose)")
+            print(
+                "Note that load_model() is skipped as no pretrained model is given "
+                "(ignore this if it's done on purpose)"
+            )
             return
         model_file = "model-best.pth.tar" if epoch is None else f"model.pth.tar-{epoch}"
         for name in self.get_model_names():

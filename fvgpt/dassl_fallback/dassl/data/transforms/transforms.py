@@ -192,26 +192,29 @@ def _train_steps(cfg: Any, choices: Sequence[str], size: tuple[int, ...], interp
         steps.append((f"random crop (padding = {c.CROP_PADDING})", RandomCrop(size, padding=c.CROP_PADDING)))
     if "random_resized_crop" in choices:
         scale = tuple(c.RRCROP_SCALE)
-        steps.append(
-            (f"random resized crop (size={size}, scale={scale})", RandomResizedCrop(size, scale=scale, interpolation=interp))
-        )
+        crop = RandomResizedCrop(size, scale=scale, interpolation=interp)
+        steps.append((f"random resized crop (size={size}, scale={scale})", crop))
     if "random_flip" in choices:
         steps.append(("random flip", RandomHorizontalFlip()))
-    policies = {"imagenet_policy": AutoAugmentPolicy.IMAGENET, "cifar10_policy": AutoAugmentPolicy.CIFAR10,
-                "svhn_policy": AutoAugmentPolicy.SVHN}  # fmt: skip
+    policies = {
+        "imagenet_policy": AutoAugmentPolicy.IMAGENET,
+        "cifar10_policy": AutoAugmentPolicy.CIFAR10,
+        "svhn_policy": AutoAugmentPolicy.SVHN,
+    }
     for name, policy in policies.items():
         if name in choices:
             steps.append((name.replace("_", " "), AutoAugment(policy, fill=_AUTOAUGMENT_FILL)))
     if "randaugment" in choices:
-        steps.append((f"randaugment (n={c.RANDAUGMENT_N}, m={c.RANDAUGMENT_M})", RandAugment(c.RANDAUGMENT_N, c.RANDAUGMENT_M)))
+        augment = RandAugment(c.RANDAUGMENT_N, c.RANDAUGMENT_M)
+        steps.append((f"randaugment (n={c.RANDAUGMENT_N}, m={c.RANDAUGMENT_M})", augment))
     if "randaugment_fixmatch" in choices:
         steps.append((f"randaugment_fixmatch (n={c.RANDAUGMENT_N})", RandAugmentFixMatch(c.RANDAUGMENT_N)))
     if "randaugment2" in choices:
         steps.append((f"randaugment2 (n={c.RANDAUGMENT_N})", RandAugment2(c.RANDAUGMENT_N)))
     if "colorjitter" in choices:
-        jitter = ColorJitter(brightness=c.COLORJITTER_B, contrast=c.COLORJITTER_C, saturation=c.COLORJITTER_S, hue=c.COLORJITTER_H)
-        steps.append((f"color jitter (brightness={c.COLORJITTER_B}, contrast={c.COLORJITTER_C}, "
-                      f"saturation={c.COLORJITTER_S}, hue={c.COLORJITTER_H})", jitter))  # fmt: skip
+        b, con, s, h = c.COLORJITTER_B, c.COLORJITTER_C, c.COLORJITTER_S, c.COLORJITTER_H
+        jitter = ColorJitter(brightness=b, contrast=con, saturation=s, hue=h)
+        steps.append((f"color jitter (brightness={b}, contrast={con}, saturation={s}, hue={h})", jitter))
     if "randomgrayscale" in choices:
         steps.append((f"random gray scale (p={c.RGS_P})", RandomGrayscale(p=c.RGS_P)))
     if "gaussian_blur" in choices:
