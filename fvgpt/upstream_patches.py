@@ -30,7 +30,7 @@ import os
 import pickle
 import shutil
 import sys
-import tempfile
+import uuid
 import warnings
 from collections import OrderedDict
 from typing import Any, Callable
@@ -151,7 +151,9 @@ def _atomic_write(fpath: str, write: Callable[[Any], None]) -> None:
     """Write via a temporary file in the same folder renamed over ``fpath``; never leaves a partial file."""
     directory = os.path.dirname(fpath) or "."
     os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(fpath)}.", suffix=".tmp", dir=directory)
+    tmp = os.path.join(directory, f".{os.path.basename(fpath)}.{uuid.uuid4().hex[:12]}.tmp")
+    # os.open with 0o666 keeps the usual umask-based permissions (mkstemp would give 0o600)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)

@@ -390,6 +390,8 @@ def test_save_checkpoint_layout_keys_and_module_prefix(tmp_path: Path) -> None:
     assert (tmp_path / "model" / "model-best.pth.tar").read_bytes() == Path(fpath).read_bytes()
     save_checkpoint(dict(state, epoch=4), str(tmp_path / "model"), model_name="model-best.pth.tar")
     assert (tmp_path / "model" / "checkpoint").read_text() == "model-best.pth.tar\n"
+    (tmp_path / "plain").write_text("x")  # same permissions as any file we create (not mkstemp's 0o600)
+    assert os.stat(fpath).st_mode == os.stat(tmp_path / "plain").st_mode
 
 
 def test_failing_save_leaves_previous_checkpoint_intact(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -165,6 +165,8 @@ def test_patched_checkpoint_io_is_atomic_and_reads_legacy_files(
     up.patched_save_checkpoint(state, str(directory), is_best=True)
     assert sorted(os.listdir(directory)) == ["checkpoint", "model-best.pth.tar", "model.pth.tar-2"]
     assert (directory / "checkpoint").read_text() == "model.pth.tar-2\n"
+    (tmp_path / "plain").write_text("x")  # atomic files keep the usual permissions (not mkstemp's 0o600)
+    assert os.stat(directory / "model.pth.tar-2").st_mode == os.stat(tmp_path / "plain").st_mode
     loaded = torch.load(directory / "model.pth.tar-2", weights_only=True)
     assert list(loaded["state_dict"]) == ["ctx"] and loaded["epoch"] == 2
     assert up.patched_load_checkpoint(str(directory / "model.pth.tar-2"))["epoch"] == 2

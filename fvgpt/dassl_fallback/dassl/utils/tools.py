@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import os
 import random
-import tempfile
+import uuid
 import warnings
 from difflib import SequenceMatcher
 from typing import IO, Any, Callable, Sequence
@@ -53,12 +53,14 @@ def atomic_write(fpath: str | os.PathLike[str], write: Callable[[IO[bytes]], Non
 
     The rename is atomic on POSIX and Windows, so a crash or an exception in
     ``write`` leaves either the previous file or the complete new one, never a
-    truncated file; the temporary file is removed on failure.
+    truncated file; the temporary file is removed on failure. The file gets the
+    usual permissions (0o666 minus the umask), unlike ``tempfile.mkstemp``'s 0o600.
     """
     fpath = os.fspath(fpath)
     directory = os.path.dirname(fpath) or "."
     mkdir_if_missing(directory)
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(fpath)}.", suffix=".tmp", dir=directory)
+    tmp = os.path.join(directory, f".{os.path.basename(fpath)}.{uuid.uuid4().hex[:12]}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
