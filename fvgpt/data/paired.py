@@ -25,12 +25,17 @@ and classifies every transform by its type (never by its name in
   object; the mask keeps describing the object's layout (the model sees the
   same hole in ``x`` and ``x_fg``).
 * mixed (Dassl's ``ImageNetPolicy``, ``CIFAR10Policy``, ``SVHNPolicy``,
-  ``RandAugment``, ``RandAugment2``, ``RandAugmentFixMatch``): opaque callables
-  that randomly mix both kinds. The image pass runs under
+  ``RandAugment``, ``RandAugment2``, ``RandAugmentFixMatch``; torchvision's
+  ``AutoAugment``, ``RandAugment``, ``TrivialAugmentWide``, which the fallback
+  uses for the three ``*_policy`` choices): opaque callables that randomly
+  mix both kinds. The image pass runs under
   :func:`fvgpt.data.pil_recorder.recording`, which logs the geometric PIL
   primitives actually executed with their exact parameters; they are replayed
   on the mask (nearest, fill 0) and the photometric operations are skipped.
-  Their CutoutAbs is an image-only erase, as above.
+  They must run on PIL images (as ``build_transform`` places them, before
+  ``ToTensor``); on tensors the calls are not seen, so that raises. Their
+  CutoutAbs is an image-only erase, as above. ``AugMix`` is not supported: it
+  blends several differently warped copies, which no single mask matches.
 * containers: ``Compose`` (recursively), ``RandomApply`` (one shared coin
   flip, drawn exactly as torchvision draws it), ``RandomChoice`` and
   ``RandomOrder`` only when all their members are image-only.
@@ -89,6 +94,8 @@ IMAGE_ONLY_TYPES: tuple[type, ...] = (
     T.ConvertImageDtype,
 )
 TO_TENSOR_TYPES: tuple[type, ...] = (T.ToTensor, T.PILToTensor)
+# Randomly mixed geometric/photometric ops on PIL images: geometry recorded and replayed.
+MIXED_TYPES: tuple[type, ...] = (T.AutoAugment, T.RandAugment, T.TrivialAugmentWide)
 
 # Dassl classes, recognised by exact class name in a module of the ``dassl``
 # package (upstream and the fallback both define them under ``dassl.``).
@@ -119,7 +126,8 @@ def supported_summary() -> str:
         f"geometric (same random parameters for image and mask): {names(GEOMETRIC_TYPES)}, "
         f"dassl {', '.join(sorted(DASSL_GEOMETRIC))}; "
         f"image-only: {names(IMAGE_ONLY_TYPES)}, dassl {', '.join(sorted(DASSL_IMAGE_ONLY))}; "
-        f"mixed, geometric part mirrored on PIL images: dassl {', '.join(sorted(DASSL_MIXED))}; "
+        f"mixed, geometric part mirrored on PIL images: {names(MIXED_TYPES)}, "
+        f"dassl {', '.join(sorted(DASSL_MIXED))}; "
         f"conversion: {names(TO_TENSOR_TYPES)}; "
         "containers: Compose, RandomApply, and RandomChoice/RandomOrder of image-only transforms"
     )
@@ -312,6 +320,8 @@ def _compile(transform: Any, where: str) -> tuple[Step, bool]:
         return _ImageOnly(transform), True
     if kind in TO_TENSOR_TYPES:
         return _ToTensor(transform), False
+    if kind in MIXED_TYPES:
+        return _Recorded(transform), False
 
     dassl_name = _dassl_class_name(transform)
     if dassl_name in DASSL_GEOMETRIC:
