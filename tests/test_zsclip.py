@@ -1,0 +1,65 @@
+"""ZeroshotCLIP: frozen CLIP with the dataset's template, evaluated through train.py --eval-only."""
+import pytest
+import torch
+import torch.nn.functional as F
+
+from conftest import make_cfg, run_train
+
+
+@pytest.fixture
+def zs_args(tiny_clip_path, synthetic_root):
+    """(flags, KEY VALUE opts) of a zero-shot evaluation on the new classes of the synthetic dataset."""
+    return [
+        "--root", str(synthetic_root), "--seed", "1", "--trainer", "ZeroshotCLIP",
+        "--dataset-config-file", "configs/datasets/synthetic.yaml",
+        "--config-file", "configs/trainers/ZeroshotCLIP/tiny_cpu.yaml",
+    ], ["MODEL.BACKBONE.NAME", str(tiny_clip_path), "DATASET.SUBSAMPLE_CLASSES", "new"]
+
+
+def test_predictions_are_frozen_clip_with_the_dataset_template(zs_args):
+    import clip
+    from dassl.engine import build_trainer
+
+    trainer = build_trainer(make_cfg(zs_args[0] + zs_args[1]))
+    assert trainer.template == "a photo of a {}."
+    assert not [p for p in trainer.model.parameters() if p.requires_grad]
+    assert trainer.get_model_names() == []
+    model = trainer.clip_model
+    batch = next(iter(trainer.test_loader))
+    names = [c.replace("_", " ") for c in trainer.dm.dataset.classnames]
+    with torch.no_grad():
+        text = F.normalize(model.encode_text(clip.tokenize([f"a photo of a {c}." for c in names])).float(), dim=-1)
+        image = F.normalize(model.encode_image(batch["img"]).float(), dim=-1)
+        expected = model.logit_scale.exp() * image @ text.t()
+    assert torch.allclose(trainer.model_inference(batch["img"]), expected, atol=1e-5)
+
+
+def test_text_features_are_encoded_once_per_class_set(zs_args, monkeypatch):
+    from dassl.engine import build_trainer
+    import trainers.zsclip as zsclip
+
+    trainer = build_trainer(make_cfg(zs_args[0] + zs_args[1] + ["DATALOADER.TEST.BATCH_SIZE", "7"]))
+    calls = []
+    original = zsclip.encode_texts
+    monkeypatch.setattr(zsclip, "encode_texts", lambda *a, **k: calls.append(1) or original(*a, **k))
+    assert len(trainer.test_loader) > 1
+    trainer.test()
+    trainer.test()
+    assert len(calls) == 1  # frozen: nothing can change the features of the same class set
+    trainer._zs_text = (("another", "class set"), trainer._zs_text[1])  # as if cached for other classes
+    trainer.class_text_features()
+    assert len(calls) == 2
+
+
+def test_eval_only_without_model_dir_prints_an_accuracy(zs_args, tmp_path):
+    flags, opts = zs_args
+    run = run_train(flags + ["--eval-only"], tmp_path / "zs", opts)
+    assert 0.0 <= run.accuracy <= 100.0
+    assert "prompt template: 'a photo of a {}.'" in run.stdout
+    again = run_train(flags + ["--eval-only", "--model-dir", str(tmp_path)], tmp_path / "zs2", opts)
+    assert again.accuracy == run.accuracy and "ignoring --model-dir" in again.stdout
+
+
+def test_training_is_refused_with_a_hint(zs_args, tmp_path):
+    run = run_train(zs_args[0], tmp_path / "train", zs_args[1], check=False)
+    assert run.proc.returncode != 0 and "ZeroshotCLIP has nothing to train" in run.stdout and "--eval-only" in run.stdout
