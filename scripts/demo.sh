@@ -59,4 +59,4 @@ run FVG_CoOp "$FVG_BASE" "$FVG_NEW" TRAINER.FVG.BACKBONE_DIR "$COOP_BASE"
 
 echo
 echo "== results ($DATASET, $SHOTS shots, seed $SEED)"
-python -m fvgpt.results "CoOp=$COOP_BASE,$COOP_NEW" "FVG_CoOp=$FVG_BASE,$FVG_NEW"
+python -m fvgpt.results base2new "$OUT" --trainers CoOp FVG_CoOp

@@ -1,0 +1,3 @@
+from fvgpt.results.cli import main
+
+main()
