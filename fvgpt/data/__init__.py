@@ -1,0 +1,1 @@
+"""Data-side helpers shared by the dataset modules and the trainers."""
