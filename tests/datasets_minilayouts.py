@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import random
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, List, Optional
@@ -20,6 +22,7 @@ from PIL import Image
 from scipy.io import savemat
 
 IMAGE_SIZE = (12, 8)  # width, height of every miniature image
+REPO = Path(__file__).resolve().parents[1]
 
 
 @dataclass
@@ -336,3 +339,30 @@ BUILDERS: Dict[str, Callable[[Path], MiniLayout]] = {
     "ImageNetA": build_imagenet_a,
     "ImageNetR": build_imagenet_r,
 }
+
+
+# ---------------------------------------------------------------------------
+# Loading
+# ---------------------------------------------------------------------------
+def load_dataset(lay: MiniLayout, shots=-1, seed=1, subsample="all"):
+    """Build the dataset as train.py does: config from the dataset yaml, Python's random seeded first."""
+    import datasets  # noqa: F401  (registers the datasets)
+    from dassl.config import get_cfg_default
+    from dassl.data.datasets import DATASET_REGISTRY
+
+    from fvgpt.config import extend_cfg
+
+    cfg = get_cfg_default()
+    extend_cfg(cfg)
+    cfg.merge_from_file(str(REPO / "configs" / "datasets" / lay.config))
+    cfg.DATASET.ROOT = str(lay.root)
+    cfg.DATASET.NUM_SHOTS = shots
+    cfg.DATASET.SUBSAMPLE_CLASSES = subsample
+    cfg.SEED = seed
+    random.seed(seed)
+    return DATASET_REGISTRY.get(cfg.DATASET.NAME)(cfg)
+
+
+def triples(items, root):
+    """(path relative to ``root``, label, classname) of Datum objects, comparable across roots."""
+    return [(os.path.relpath(d.impath, root), d.label, d.classname) for d in items or []]

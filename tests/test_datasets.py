@@ -23,7 +23,7 @@ if str(REPO) not in sys.path:  # datasets/ is used from the repository root, as 
 import datasets  # noqa: E402,F401  (registers the datasets; imports fvgpt, hence dassl, first)
 from dassl.config import get_cfg_default  # noqa: E402
 from dassl.data.datasets import DATASET_REGISTRY, DatasetBase, Datum  # noqa: E402
-from datasets_minilayouts import BUILDERS, MiniLayout, write_split_json  # noqa: E402
+from datasets_minilayouts import BUILDERS, MiniLayout, load_dataset, triples, write_split_json  # noqa: E402
 
 from fvgpt.config import extend_cfg  # noqa: E402
 from fvgpt.data.coop_layout import Item, base_new_labels, sample_few_shot, subsample_classes  # noqa: E402
@@ -45,21 +45,7 @@ TEST_ONLY = [n for n in NAMES if n not in TRAINABLE]
 WITH_SPLIT_FILE = [n for n in TRAINABLE if DATASET_REGISTRY.get(n).split_file]
 
 
-def load(lay: MiniLayout, shots=-1, seed=1, subsample="all") -> DatasetBase:
-    """Build the dataset as train.py would: seed Python's random, then construct it from a config."""
-    cfg = get_cfg_default()
-    extend_cfg(cfg)
-    cfg.merge_from_file(str(REPO / "configs" / "datasets" / lay.config))
-    cfg.DATASET.ROOT = str(lay.root)
-    cfg.DATASET.NUM_SHOTS = shots
-    cfg.DATASET.SUBSAMPLE_CLASSES = subsample
-    cfg.SEED = seed
-    random.seed(seed)
-    return DATASET_REGISTRY.get(cfg.DATASET.NAME)(cfg)
-
-
-def triples(items, root):
-    return [(os.path.relpath(d.impath, root), d.label, d.classname) for d in items or []]
+load = load_dataset
 
 
 @pytest.fixture(params=NAMES)
@@ -346,3 +332,4 @@ def test_sampler_matches_the_runtime_generate_fewshot_dataset(tmp_path):
         theirs = [d.classname for d in runtime.generate_fewshot_dataset(datums, num_shots=k)]
         assert ours == theirs
         assert random.getstate() == after_ours  # the same number of draws, too
+
