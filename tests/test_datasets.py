@@ -333,3 +333,10 @@ def test_sampler_matches_the_runtime_generate_fewshot_dataset(tmp_path):
         assert ours == theirs
         assert random.getstate() == after_ours  # the same number of draws, too
 
+
+def test_every_dataset_has_its_zero_shot_template():
+    from fvgpt.templates import CUSTOM_TEMPLATES
+
+    assert set(CUSTOM_TEMPLATES) == set(NAMES)
+    assert all(t.count("{}") == 1 for t in CUSTOM_TEMPLATES.values())
+    assert CUSTOM_TEMPLATES["EuroSAT"].format("Sea or Lake") == "a centered satellite photo of Sea or Lake."
