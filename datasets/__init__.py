@@ -16,10 +16,11 @@ from . import (  # noqa: F401  (imported for registration)
     oxford_pets,
     stanford_cars,
     sun397,
+    synthetic,
     ucf101,
 )
 
-# DATASET.NAME -> the reference's config file name under configs/datasets/
+# The fifteen standard datasets: DATASET.NAME -> the reference's config file name under configs/datasets/
 CONFIG_FILES = {
     "OxfordPets": "oxford_pets.yaml",
     "OxfordFlowers": "oxford_flowers.yaml",

@@ -20,10 +20,34 @@ def _add_coop(cfg: CN) -> None:
 
 
 def _add_fvg(cfg: CN) -> None:
-    cfg.TRAINER.FVG = CN()
+    """FVG stage (docs: shared METHOD.md). Every "(choice)" of the method is a switch here."""
+    fvg = cfg.TRAINER.FVG = CN()
+    # Stage-1 (baseline) run to build on: its output directory and epoch (0 = last saved).
+    fvg.BACKBONE_DIR = ""
+    fvg.BACKBONE_EPOCH = 0
     # Foreground masks: <MASK_ROOT or DATASET.ROOT/mask>/<image path relative to DATASET.ROOT>
-    cfg.TRAINER.FVG.MASK_ROOT = ""  # "" = <DATASET.ROOT>/mask
-    cfg.TRAINER.FVG.MASK_POLICY = "error"  # missing/unreadable mask: error (at start-up) or full (all-ones mask)
+    fvg.MASK_ROOT = ""  # "" = <DATASET.ROOT>/mask
+    fvg.MASK_POLICY = "error"  # missing/unreadable mask: error (at start-up) or full (all-ones mask)
+    # (choice) background of the foreground view: "mean" = 0 in normalised space, "black" = 0 in pixels
+    fvg.BG_FILL = "mean"
+    # (choice) CLIP prior text: "photo" = "a photo of a {}.", "dataset" = the dataset's hand-written template
+    fvg.PRIOR_TEMPLATE = "photo"
+    # FDC adapters. (choice) form: "clip_adapter" = (1-a) v + a MLP(v); "residual" = v + a MLP(v)
+    fvg.ADAPTER_FORM = "clip_adapter"
+    fvg.ADAPTER_REDUCTION = 4
+    fvg.ADAPTER_ALPHA = 0.2
+    # Reliability gates (FRG -> r, BRG -> b): MLP 3 -> GATE_HIDDEN -> 1, sigmoid
+    fvg.GATE_HIDDEN = 32
+    # (choice) L_dist form: "weighted" = (1-r) KL(full) + r KL(fg); "mixture" = KL(mix of teacher logits)
+    fvg.DIST_FORM = "weighted"
+    fvg.TEMPERATURE = 1.0
+    # (choice) prior calibration: which logits b weighs, "backbone" (b z_full + (1-b) z_clip) or "clip"
+    fvg.PC_WEIGHT = "backbone"
+    # L = L_CE + LAMBDA_BASE * L_dist + LAMBDA_NEW * L_new (the authors' run script uses 10 and 1)
+    fvg.LAMBDA_BASE = 10.0
+    fvg.LAMBDA_NEW = 1.0
+    # Test-time logits: auto (base for SUBSAMPLE_CLASSES base/all, new for new), base, new, backbone, clip
+    fvg.EVAL_BRANCH = "auto"
 
 
 def extend_cfg(cfg: CN) -> None:

@@ -337,6 +337,6 @@ def test_sampler_matches_the_runtime_generate_fewshot_dataset(tmp_path):
 def test_every_dataset_has_its_zero_shot_template():
     from fvgpt.templates import CUSTOM_TEMPLATES
 
-    assert set(CUSTOM_TEMPLATES) == set(NAMES)
+    assert set(NAMES) <= set(CUSTOM_TEMPLATES)
     assert all(t.count("{}") == 1 for t in CUSTOM_TEMPLATES.values())
     assert CUSTOM_TEMPLATES["EuroSAT"].format("Sea or Lake") == "a centered satellite photo of Sea or Lake."

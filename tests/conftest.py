@@ -1,0 +1,93 @@
+"""Shared fixtures: a tiny CLIP checkpoint, the synthetic dataset, and a train.py runner.
+
+Everything is built once per session in a temporary directory, deterministically,
+so tests never download anything and never touch the repository's data/ folder.
+"""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:  # trainers/ and datasets/ are used from the repo root, as in CoOp
+    sys.path.insert(0, str(REPO))
+
+
+@pytest.fixture(scope="session")
+def tiny_clip_path(tmp_path_factory) -> Path:
+    """A tiny ViT CLIP saved as a plain state dict (loaded like a real checkpoint)."""
+    from fvgpt.tiny_clip import build_tiny_clip, save_tiny_clip
+
+    return save_tiny_clip(tmp_path_factory.mktemp("clip") / "tiny_clip.pt", build_tiny_clip(seed=0))
+
+
+@pytest.fixture(scope="session")
+def synthetic_root(tmp_path_factory) -> Path:
+    """DATASET.ROOT holding the synthetic dataset (10 classes, masks under mask/)."""
+    from fvgpt.data.synthetic import generate
+
+    root = tmp_path_factory.mktemp("data")
+    generate(root)
+    return root
+
+
+class TrainRun:
+    """Result of one ``python train.py`` subprocess."""
+
+    def __init__(self, proc: subprocess.CompletedProcess, output_dir: Path) -> None:
+        self.proc = proc
+        self.output_dir = output_dir
+        self.stdout = proc.stdout
+
+    @property
+    def accuracy(self) -> float:
+        """The last ``* accuracy: X%`` line printed."""
+        found = re.findall(r"^\* accuracy: ([\d.]+)%", self.stdout, flags=re.M)
+        assert found, f"no accuracy line in output:\n{self.stdout[-3000:]}"
+        return float(found[-1])
+
+
+def run_train(
+    args: List[str],
+    output_dir: Path,
+    opts: Optional[List[str]] = None,
+    check: bool = True,
+    timeout: int = 300,
+) -> TrainRun:
+    """Run train.py from the repository root, like the shell scripts do."""
+    cmd = [sys.executable, "train.py", "--output-dir", str(output_dir), *args, *(opts or [])]
+    env = dict(os.environ, PYTHONWARNINGS="ignore", CUDA_VISIBLE_DEVICES="")
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=timeout, env=env)
+    proc.stdout = proc.stdout + proc.stderr
+    if check and proc.returncode != 0:
+        raise AssertionError(f"train.py failed ({proc.returncode}):\n{proc.stdout[-5000:]}")
+    return TrainRun(proc, output_dir)
+
+
+@pytest.fixture(scope="session")
+def train_runner():
+    return run_train
+
+
+def make_cfg(args: List[str]):
+    """A frozen config built exactly as train.py builds it from ``args``."""
+    import train
+
+    return train.setup_cfg(train.build_parser().parse_args(args))
+
+
+@pytest.fixture
+def coop_args(tiny_clip_path, synthetic_root) -> List[str]:
+    """train.py arguments for a tiny CoOp run on the synthetic dataset."""
+    return [
+        "--root", str(synthetic_root), "--seed", "1", "--trainer", "CoOp",
+        "--dataset-config-file", "configs/datasets/synthetic.yaml",
+        "--config-file", "configs/trainers/CoOp/tiny_cpu.yaml",
+        "MODEL.BACKBONE.NAME", str(tiny_clip_path), "DATASET.NUM_SHOTS", "4",
+    ]
