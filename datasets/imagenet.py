@@ -70,19 +70,36 @@ class ImageNet(CoOpDataset):
         return os.path.exists(self.listing_path)
 
     def load_split(self):
-        def check(data):
-            missing = missing_images(self.image_dir, data["train"] + data["test"])
-            if missing:
-                raise CacheError(f"{len(missing)} of its images no longer exist (first: {missing[0]})")
-
-        cached = self.read_cache(self.listing_path, ("train", "test"), check=check)
+        cached = self.read_cache(self.listing_path, ("train", "test"), check=self._check_listing)
         if cached is not None:
             print(f"Reading the image listing from {self.listing_path}")
+            self._listed_now = False
             return cached["train"], [], cached["test"]
         self.check_raw_files()
         train, _, test = self.read_raw_split()
         self.write_cache(self.listing_path, {"train": train, "test": test})
+        self._listed_now = True
         return train, [], test
+
+    def _check_listing(self, data):
+        # Cheap: the class folders only. Checking 1.3M files on every run would cost minutes on network
+        # storage; the images a run actually uses are checked in verify_images.
+        folders = sorted({it.path.rsplit("/", 1)[0] for it in data["train"] + data["test"]})
+        gone = [f for f in folders if not os.path.isdir(os.path.join(self.image_dir, f))]
+        if gone:
+            raise CacheError(f"{len(gone)} of its class folders no longer exist (first: {gone[0]})")
+
+    def verify_images(self, items):
+        if self._listed_now:
+            return
+        missing = missing_images(self.image_dir, items)
+        if missing:
+            shown = "\n  ".join(missing[:5])
+            raise FileNotFoundError(
+                f"ImageNet: {len(missing)} of the {len(items)} images this run uses are missing although "
+                f"{self.listing_path} lists them; first ones:\n  {shown}\n"
+                f"Delete {self.listing_path} to list the images again. See {self.docs}."
+            )
 
     def read_raw_split(self):
         names = read_classnames(os.path.join(self.dataset_dir, "classnames.txt"))

@@ -401,6 +401,7 @@ class CoOpDataset(DatasetBase):
             train, val, test = subsample_classes(train, val, test, subsample=subsample)
         if not train:
             raise ValueError(f"{name}: no training images left under {self.image_dir}")
+        self.verify_images(train + (val or []) + test)
         super().__init__(
             train_x=self._datums(train),
             val=None if val is None else self._datums(val),
@@ -411,6 +412,9 @@ class CoOpDataset(DatasetBase):
     def read_raw_split(self) -> Tuple[Split, Split, Split]:
         """Build train/val/test from the dataset's own annotation files (may draw from ``random``)."""
         raise NotImplementedError(f"{type(self).__name__} has no raw reader; it needs {self.split_file}")
+
+    def verify_images(self, items: Split) -> None:
+        """Check the images this run uses. Nothing to do here: :meth:`load_split` checked the whole split."""
 
     # ---- steps -----------------------------------------------------------
     @property
