@@ -55,8 +55,6 @@ def datasets_train_runs(tmp_path_factory, tiny_clip_path):
             "--output-dir", str(root.parent / "output" / name), "--eval-only",
             "MODEL.BACKBONE.NAME", str(tiny_clip_path), "DATASET.NUM_SHOTS", "2",
             "DATASET.SUBSAMPLE_CLASSES", subsample_for(name),
-            # upstream Dassl's warm-up scheduler fails on torch >= 2.7 (fixed by the bundled fallback)
-            "OPTIM.WARMUP_EPOCH", "0",
         ]))
     env = dict(os.environ, PYTHONWARNINGS="ignore", CUDA_VISIBLE_DEVICES="", OUTDATED_IGNORE="1")
     proc = subprocess.run([sys.executable, "-c", DRIVER, json.dumps(jobs)], cwd=REPO, capture_output=True,
