@@ -37,6 +37,8 @@ rebuilt with a :class:`DatasetCacheWarning`.
 """
 from __future__ import annotations
 
+import contextlib
+import gc
 import math
 import os
 import pickle
@@ -288,12 +290,29 @@ def _relative_to(impath: str, image_dir: str, anchor: str) -> str:
     return path[cut + len(anchor):]
 
 
+@contextlib.contextmanager
+def _gc_paused():
+    """Pause the cyclic garbage collector: it would rescan ImageNet's million new objects again and again."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def load_cache(path: str, keys: Sequence[str], image_dir: str, anchor: str) -> Dict[str, Split]:
     """Read the splits ``keys`` from a cache file written by this project or a reference repository.
 
     Raises :class:`CacheError` when the file cannot be used; the caller decides
     to rebuild. Content is not checked against the current data here.
     """
+    with _gc_paused():
+        return _load_cache(path, keys, image_dir, anchor)
+
+
+def _load_cache(path: str, keys: Sequence[str], image_dir: str, anchor: str) -> Dict[str, Split]:
     try:
         with open(path, "rb") as f:
             data = _CacheUnpickler(f).load()
@@ -336,7 +355,7 @@ def save_cache(path: str, splits: Dict[str, Split], image_dir: str) -> None:
     os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".pkl", dir=folder)
     try:
-        with os.fdopen(fd, "wb") as f:
+        with os.fdopen(fd, "wb") as f, _gc_paused():
             pickle.dump(payload, f, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, path)
     except BaseException:
@@ -381,6 +400,10 @@ class CoOpDataset(DatasetBase):
     fewshot_splits: Tuple[str, ...] = ("train", "val")
 
     def __init__(self, cfg):
+        with _gc_paused():  # ImageNet builds millions of small objects
+            self._build(cfg)
+
+    def _build(self, cfg) -> None:
         name = type(self).__name__
         self.root = os.path.abspath(os.path.expanduser(cfg.DATASET.ROOT))
         self.dataset_dir = os.path.join(self.root, type(self).dataset_dir)
