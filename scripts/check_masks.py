@@ -37,10 +37,11 @@ from dassl.data.datasets import DATASET_REGISTRY  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from fvgpt.config import extend_cfg  # noqa: E402
-from fvgpt.data.coop_layout import DatasetLayoutError  # noqa: E402
+from fvgpt.data.coop_layout import CoOpDataset, DatasetLayoutError  # noqa: E402
 from fvgpt.data.masks import mask_path_for  # noqa: E402
 
-ALL_DATASETS = list(datasets.CONFIG_FILES)
+# every CoOp-layout dataset registered by datasets/ (the fifteen standard ones and Synthetic)
+ALL_DATASETS = [n for n in DATASET_REGISTRY.registered_names() if issubclass(DATASET_REGISTRY.get(n), CoOpDataset)]
 SPLITS = ("train", "val", "test")
 
 

@@ -28,16 +28,7 @@ from datasets_minilayouts import BUILDERS, MiniLayout, load_dataset, triples, wr
 from fvgpt.config import extend_cfg  # noqa: E402
 from fvgpt.data.coop_layout import Item, base_new_labels, sample_few_shot, subsample_classes  # noqa: E402
 
-try:
-    from fvgpt.data.masks import mask_path_for
-except ImportError:  # stand-in until fvgpt/data/masks.py lands on main; same signature and rule
-    def mask_path_for(impath, dataset_root, mask_root=""):
-        base = os.path.join(mask_root or os.path.join(dataset_root, "mask"), os.path.relpath(impath, dataset_root))
-        stem = os.path.splitext(base)[0]
-        for cand in (base, stem + ".png", stem + ".jpg", stem + ".jpeg"):
-            if os.path.isfile(cand):
-                return cand
-        return None
+from fvgpt.data.masks import mask_path_for  # noqa: E402
 
 NAMES = list(BUILDERS)
 TRAINABLE = [n for n in NAMES if not n.startswith("ImageNet") or n == "ImageNet"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
-import types
 from pathlib import Path
 
 import pytest
@@ -17,38 +16,15 @@ if str(REPO) not in sys.path:
 from datasets_minilayouts import BUILDERS, IMAGE_SIZE, load_dataset  # noqa: E402
 
 
-def _standin_masks_module():
-    """fvgpt.data.masks.mask_path_for as specified, until the real module lands on main."""
-    module = types.ModuleType("fvgpt.data.masks")
-
-    def mask_path_for(impath, dataset_root, mask_root=""):
-        base = os.path.join(mask_root or os.path.join(dataset_root, "mask"), os.path.relpath(impath, dataset_root))
-        stem = os.path.splitext(base)[0]
-        for cand in (base, stem + ".png", stem + ".jpg", stem + ".jpeg"):
-            if os.path.isfile(cand):
-                return cand
-        return None
-
-    module.mask_path_for = mask_path_for
-    return module
-
-
 @pytest.fixture(scope="module")
 def datasets_check_masks():
     """The script as a module (its main() takes argv and returns the exit status)."""
-    saved = sys.modules.get("fvgpt.data.masks")
-    try:
-        importlib.import_module("fvgpt.data.masks")
-    except ImportError:
-        sys.modules["fvgpt.data.masks"] = _standin_masks_module()
     spec = importlib.util.spec_from_file_location("check_masks", REPO / "scripts" / "check_masks.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules["check_masks"] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     yield module
     sys.modules.pop("check_masks", None)
-    if saved is None:
-        sys.modules.pop("fvgpt.data.masks", None)
 
 
 def write_mask(path: Path, size=IMAGE_SIZE) -> None:
