@@ -1,0 +1,11 @@
+#!/bin/bash
+# CoOp, cross-dataset transfer: xd_train.sh, then xd_test.sh on each of $XD_TARGETS (the 10 datasets
+# other than ImageNet), for each seed (default: $SEEDS, 1 2 3).
+# usage: bash scripts/coop/xd.sh [SEED ...]
+# Other settings (OUTPUT, EXTRA_OPTS, PYTHON, ...) and the run layout: scripts/lib/bench.sh.
+DATA=${DATA:-/path/to/datasets}
+TRAINER=${TRAINER:-CoOp}
+CFG=${CFG:-vit_b16_c4_ep10_batch4}
+SHOTS=${SHOTS:-16}
+source "$(dirname "$0")/../lib/bench.sh"
+xd "$@"

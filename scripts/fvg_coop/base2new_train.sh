@@ -1,0 +1,14 @@
+#!/bin/bash
+# FVG_CoOp, base-to-new: train on the base classes of DATASET ($SHOTS shots per class) with seed SEED.
+# Run folder: $OUTPUT/base2new/train_base/DATASET/shots_$SHOTS/$TRAINER/$CFG/seedSEED.
+# It builds on the matching CoOp run (same layout, $BACKBONE_CFG); when that is missing it prints the command to run first.
+# usage: bash scripts/fvg_coop/base2new_train.sh DATASET SEED
+# Other settings (OUTPUT, EXTRA_OPTS, PYTHON, ...) and the run layout: scripts/lib/bench.sh.
+DATA=${DATA:-/path/to/datasets}
+TRAINER=${TRAINER:-FVG_CoOp}
+CFG=${CFG:-vit_b16_c4_ep10_batch4}
+SHOTS=${SHOTS:-16}
+BACKBONE_TRAINER=${BACKBONE_TRAINER:-CoOp}
+BACKBONE_CFG=${BACKBONE_CFG:-$CFG}
+source "$(dirname "$0")/../lib/bench.sh"
+base2new_train "$@"

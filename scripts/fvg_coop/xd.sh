@@ -1,0 +1,14 @@
+#!/bin/bash
+# FVG_CoOp, cross-dataset transfer: xd_train.sh, then xd_test.sh on each of $XD_TARGETS (the 10 datasets
+# other than ImageNet), for each seed (default: $SEEDS, 1 2 3).
+# It builds on the matching CoOp run (same layout, $BACKBONE_CFG); when that is missing it prints the command to run first.
+# usage: bash scripts/fvg_coop/xd.sh [SEED ...]
+# Other settings (OUTPUT, EXTRA_OPTS, PYTHON, ...) and the run layout: scripts/lib/bench.sh.
+DATA=${DATA:-/path/to/datasets}
+TRAINER=${TRAINER:-FVG_CoOp}
+CFG=${CFG:-vit_b16_c4_ep10_batch4}
+SHOTS=${SHOTS:-16}
+BACKBONE_TRAINER=${BACKBONE_TRAINER:-CoOp}
+BACKBONE_CFG=${BACKBONE_CFG:-$CFG}
+source "$(dirname "$0")/../lib/bench.sh"
+xd "$@"

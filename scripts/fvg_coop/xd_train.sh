@@ -1,0 +1,14 @@
+#!/bin/bash
+# FVG_CoOp, cross-dataset and domain generalisation: train on all classes of $SOURCE (ImageNet),
+# $SHOTS shots per class. Run folder: $OUTPUT/xd/train/$SOURCE/shots_$SHOTS/$TRAINER/$CFG/seedSEED.
+# It builds on the matching CoOp run (same layout, $BACKBONE_CFG); when that is missing it prints the command to run first.
+# usage: bash scripts/fvg_coop/xd_train.sh SEED
+# Other settings (OUTPUT, EXTRA_OPTS, PYTHON, ...) and the run layout: scripts/lib/bench.sh.
+DATA=${DATA:-/path/to/datasets}
+TRAINER=${TRAINER:-FVG_CoOp}
+CFG=${CFG:-vit_b16_c4_ep10_batch4}
+SHOTS=${SHOTS:-16}
+BACKBONE_TRAINER=${BACKBONE_TRAINER:-CoOp}
+BACKBONE_CFG=${BACKBONE_CFG:-$CFG}
+source "$(dirname "$0")/../lib/bench.sh"
+xd_train "$@"

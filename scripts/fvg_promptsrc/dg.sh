@@ -1,0 +1,14 @@
+#!/bin/bash
+# FVG_PromptSRC, domain generalisation: xd_train.sh, then xd_test.sh on each of $DG_TARGETS (ImageNetV2,
+# -Sketch, -A, -R), for each seed (default: $SEEDS, 1 2 3).
+# It builds on the matching PromptSRC run (same layout, $BACKBONE_CFG); when that is missing it prints the command to run first.
+# usage: bash scripts/fvg_promptsrc/dg.sh [SEED ...]
+# Other settings (OUTPUT, EXTRA_OPTS, PYTHON, ...) and the run layout: scripts/lib/bench.sh.
+DATA=${DATA:-/path/to/datasets}
+TRAINER=${TRAINER:-FVG_PromptSRC}
+CFG=${CFG:-vit_b16_c2_ep10_batch32_4+4ctx}
+SHOTS=${SHOTS:-16}
+BACKBONE_TRAINER=${BACKBONE_TRAINER:-PromptSRC}
+BACKBONE_CFG=${BACKBONE_CFG:-$CFG}
+source "$(dirname "$0")/../lib/bench.sh"
+dg "$@"
