@@ -74,8 +74,10 @@ def main(argv: Optional[list] = None) -> None:
     parser.add_argument("--pretrain-on", type=Path, help="CoOp-layout dataset folder to align the model with")
     parser.add_argument("--split-file", default="split_zhou_Synthetic.json", help="split file inside --pretrain-on")
     parser.add_argument("--steps", type=int, default=200, help="pre-training steps")
+    parser.add_argument("--layers", type=int, default=TinyCLIPSpec.vision_layers,
+                        help="transformer layers per tower (deep prompts need one per prompt depth)")
     args = parser.parse_args(argv)
-    model = build_tiny_clip(seed=args.seed)
+    model = build_tiny_clip(TinyCLIPSpec(vision_layers=args.layers, transformer_layers=args.layers), seed=args.seed)
     if args.pretrain_on:
         model = pretrain_on_split(model, args.pretrain_on, args.split_file, args.steps, args.seed)
     path = save_tiny_clip(args.output, model, torchscript=args.torchscript)
