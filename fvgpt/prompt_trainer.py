@@ -24,6 +24,7 @@ from dassl.optim import build_lr_scheduler, build_optimizer
 from dassl.utils import load_checkpoint, load_pretrained_weights, save_checkpoint
 from fvgpt.checkpoints import checkpoint_path
 from fvgpt.clip_loading import load_clip
+from fvgpt.data.images import ImageDatasetWrapper
 from fvgpt.precision import PRECISIONS, autocast, grad_scaler, resolve_precision
 
 __all__ = ["PromptTuningTrainer", "LossParts"]
@@ -56,8 +57,8 @@ class PromptTuningTrainer(TrainerX):
 
     # ------------------------------------------------------------------- data
     def dataset_wrapper(self):
-        """Dassl dataset wrapper for every loader (None = Dassl's own)."""
-        return None
+        """Dassl dataset wrapper for every loader: reads images with errors that name the file."""
+        return ImageDatasetWrapper
 
     def build_data_loader(self) -> None:
         dm = DataManager(self.cfg, dataset_wrapper=self.dataset_wrapper())

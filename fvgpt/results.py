@@ -46,7 +46,7 @@ def base_new_table(rows: Sequence[Tuple[str, str, str]]) -> str:
         base, new = last_accuracy(base_dir), last_accuracy(new_dir)
         hm = None if base is None or new is None else harmonic_mean(base, new)
         lines.append([method, _fmt(base), _fmt(new), _fmt(hm)])
-    return tabulate(lines, headers=["method", "base", "new", "HM"], tablefmt="github")
+    return tabulate(lines, headers=["method", "base", "new", "HM"], tablefmt="github", disable_numparse=True)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:

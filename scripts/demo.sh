@@ -23,16 +23,30 @@ python -m fvgpt.data.synthetic --root "$DATA"
 COMMON=(--root "$DATA" --seed "$SEED" --dataset-config-file "configs/datasets/$DATASET.yaml")
 OPTS=(MODEL.BACKBONE.NAME "$CLIP" DATASET.NUM_SHOTS "$SHOTS" OPTIM.MAX_EPOCH "$EPOCHS")
 
+LOG=$(mktemp)
+trap 'rm -f "$LOG"' EXIT
+
+train() {  # run train.py quietly; show the lines that matter, or the whole tail when it fails
+    local show=$1
+    shift
+    if ! python train.py "$@" >"$LOG" 2>&1; then
+        tail -n 40 "$LOG"
+        echo "demo: train.py failed (command: python train.py $*)" >&2
+        exit 1
+    fi
+    grep -E "$show" "$LOG" || true
+}
+
 run() {  # trainer, base run dir, new run dir, extra opts...
     local trainer=$1 base=$2 new=$3
     shift 3
-    echo "== $trainer: train on base classes -> $base"
-    python train.py "${COMMON[@]}" --trainer "$trainer" --config-file "configs/trainers/$trainer/tiny_cpu.yaml" \
-        --output-dir "$base" "${OPTS[@]}" DATASET.SUBSAMPLE_CLASSES base "$@" | grep -E "^(epoch|\* accuracy|FVG eval|Finish)|skipping"
-    echo "== $trainer: evaluate on new classes -> $new"
-    python train.py "${COMMON[@]}" --trainer "$trainer" --config-file "configs/trainers/$trainer/tiny_cpu.yaml" \
-        --output-dir "$new" --eval-only --model-dir "$base" --load-epoch "$EPOCHS" \
-        "${OPTS[@]}" DATASET.SUBSAMPLE_CLASSES new "$@" | grep -E "^(\* accuracy|FVG eval)"
+    local cfg=(--trainer "$trainer" --config-file "configs/trainers/$trainer/tiny_cpu.yaml")
+    echo "== $trainer: train on the base classes -> $base"
+    train "^(epoch \[[0-9]+/[0-9]+\] batch \[([0-9]+)/\2\]|\* accuracy|FVG eval)|skipping" \
+        "${COMMON[@]}" "${cfg[@]}" --output-dir "$base" "${OPTS[@]}" DATASET.SUBSAMPLE_CLASSES base "$@"
+    echo "== $trainer: evaluate on the new classes -> $new"
+    train "^(\* accuracy|FVG eval)" "${COMMON[@]}" "${cfg[@]}" --output-dir "$new" \
+        --eval-only --model-dir "$base" --load-epoch "$EPOCHS" "${OPTS[@]}" DATASET.SUBSAMPLE_CLASSES new "$@"
 }
 
 COOP_BASE=$OUT/train_base/$DATASET/shots_$SHOTS/CoOp/tiny_cpu/seed$SEED
