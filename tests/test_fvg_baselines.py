@@ -9,7 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from conftest import make_cfg, run_train, trainer_flags
+from conftest import REPO, make_cfg, run_train, trainer_flags
 
 BASELINES = ("KgCoOp", "PromptSRC")
 LAST_EPOCH = {"KgCoOp": 2, "PromptSRC": 3}  # of the stage-1 tiny configs
@@ -50,12 +50,20 @@ def test_names_and_aliases():
     assert not TRAINER_REGISTRY.get("FVG_PromptSRC").shares_image_encoder
 
 
-@pytest.mark.parametrize(
-    "path",
-    sorted(p for b in BASELINES for d in (b, f"FVG_{b}") for p in glob.glob(f"configs/trainers/{d}/*.yaml")),
+RECIPES = sorted(
+    os.path.relpath(p, REPO)
+    for b in BASELINES for d in (b, f"FVG_{b}") for p in glob.glob(str(REPO / "configs" / "trainers" / d / "*.yaml"))
 )
+
+
+def test_every_trainer_has_recipes():
+    for folder in ("KgCoOp", "PromptSRC", "FVG_KgCoOp", "FVG_PromptSRC"):
+        assert sum(p.startswith(f"configs/trainers/{folder}/") for p in RECIPES) >= 2, folder
+
+
+@pytest.mark.parametrize("path", RECIPES)
 def test_recipes_parse(path):
-    cfg = make_cfg(["--config-file", path])
+    cfg = make_cfg(["--config-file", str(REPO / path)])
     if "PromptSRC" in path and "tiny" not in path:
         src = cfg.TRAINER.PROMPTSRC
         assert (src.N_CTX_VISION, src.N_CTX_TEXT, src.TEXT_LOSS_WEIGHT, src.IMAGE_LOSS_WEIGHT) == (4, 4, 25, 10)

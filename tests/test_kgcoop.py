@@ -156,3 +156,18 @@ def test_base_trained_prompts_serve_new_classes(kgcoop_stage1, capsys):
     assert len(trainer.model.prompt_learner.classnames) == 5
     assert not torch.equal(trainer.model.prompt_learner.token_suffix, saved["token_suffix"])
     assert 0.0 <= trainer.test() <= 100.0
+
+
+def test_amp_step_updates_the_context(tiny_clip_path, synthetic_root):
+    """The reference's amp branch crashes (its model returns a tuple); ours runs. CPU autocast stands in for CUDA's."""
+    from fvgpt.precision import grad_scaler
+
+    trainer = build(kgcoop_args(tiny_clip_path, synthetic_root))
+    trainer.prec, trainer.scaler = "amp", grad_scaler("amp", trainer.device)
+    before = trainer.model.prompt_learner.ctx.clone()
+    trainer.set_model_mode("train")
+    trainer.batch_idx, trainer.num_batches = 0, 2
+    out = trainer.forward_backward(next(iter(trainer.train_loader_x)))
+    assert math.isfinite(out["loss"]) and "loss_kg" in out
+    assert not torch.equal(trainer.model.prompt_learner.ctx, before)
+    assert trainer.anchor_text_features().dtype == torch.float32

@@ -392,3 +392,19 @@ def test_base_trained_prompts_serve_new_classes(promptsrc_stage1, capsys):
     assert len(trainer.model.prompt_learner.classnames) == 5
     assert not torch.equal(trainer.model.prompt_learner.token_suffix, saved["token_suffix"])
     assert 0.0 <= trainer.test() <= 100.0
+
+
+def test_amp_step_updates_every_prompt(tiny_clip_deep_path, synthetic_root):
+    """amp (CPU autocast standing in for CUDA's): one step moves every prompt; the teacher stays fp32."""
+    from fvgpt.precision import grad_scaler
+
+    trainer = build(promptsrc_args(tiny_clip_deep_path, synthetic_root) + ["DATASET.SUBSAMPLE_CLASSES", "base"])
+    trainer.prec, trainer.scaler = "amp", grad_scaler("amp", trainer.device)
+    pl = trainer.model.prompt_learner
+    before = {n: p.clone() for n, p in pl.named_parameters()}
+    trainer.set_model_mode("train")
+    trainer.batch_idx, trainer.num_batches = 0, 2
+    out = trainer.forward_backward(next(iter(trainer.train_loader_x)))
+    assert all(math.isfinite(out[k]) for k in ("loss", "loss_text", "loss_image", "loss_kl"))
+    assert all(not torch.equal(p, before[n]) for n, p in pl.named_parameters())
+    assert trainer.teacher_text_features().dtype == torch.float32
