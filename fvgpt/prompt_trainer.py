@@ -70,6 +70,12 @@ class PromptTuningTrainer(TrainerX):
         self.num_source_domains = dm.num_source_domains
         self.lab2cname = dm.lab2cname
         self.dm = dm
+        if self.cfg.TEST.FINAL_MODEL == "best_val" and dm.val_loader is None and not self.cfg.TEST.NO_TEST:
+            # Dassl would silently select the model on the *test* set
+            raise ValueError(
+                f"TEST.FINAL_MODEL best_val needs a validation set, but {self.cfg.DATASET.NAME} has none here "
+                f"(e.g. no few-shot sampling); use TEST.FINAL_MODEL last_step"
+            )
 
     # ------------------------------------------------------------------ model
     def build_clip(self) -> CLIP:
