@@ -23,8 +23,8 @@ number, so a fixed upstream is left alone. Patching is idempotent and only
 replaces attributes (no fork); :data:`APPLIED` records what was patched.
 ``dassl.engine`` is not imported here: it pulls in wilds and pandas.
 
-The checkpoint I/O itself lives in :mod:`fvgpt.checkpoint_io`, shared with
-the bundled Dassl fallback.
+The replacement logic itself lives in :mod:`fvgpt.warmup_state` and
+:mod:`fvgpt.checkpoint_io`, shared with the bundled Dassl fallback.
 
 fvgpt imports: ``fvgpt`` modules are imported inside the functions that use
 them, never at the top, so this file stays loadable on its own, without
@@ -124,9 +124,9 @@ def patch_warmup_init(base: type) -> None:
 
 def _warmup_state_dict(self: Any) -> dict[str, Any]:
     """Own state plus the successor's ``state_dict()`` under "successor": plain data only."""
-    state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "successor")}
-    state["successor"] = self.successor.state_dict()
-    return state
+    from fvgpt.warmup_state import warmup_state_dict  # see "fvgpt imports" above
+
+    return warmup_state_dict(self)
 
 
 def _warmup_load_state_dict(self: Any, state_dict: dict[str, Any]) -> None:
@@ -134,13 +134,9 @@ def _warmup_load_state_dict(self: Any, state_dict: dict[str, Any]) -> None:
 
     A legacy state (successor pickled as an object) contributes only its state.
     """
-    state = dict(state_dict)
-    successor_state = state.pop("successor", None)
-    if isinstance(successor_state, LRScheduler):
-        successor_state = {k: v for k, v in vars(successor_state).items() if k != "optimizer"}
-    self.__dict__.update(state)
-    if successor_state is not None:
-        self.successor.load_state_dict(successor_state)
+    from fvgpt.warmup_state import load_warmup_state_dict  # see "fvgpt imports" above
+
+    load_warmup_state_dict(self, state_dict)
 
 
 def patch_warmup_state(base: type) -> None:
