@@ -117,6 +117,12 @@ def _base_run(tmp_path_factory, trainer: str, clip_path: Path, root: Path):
 
 
 @pytest.fixture(scope="session")
+def coop_stage1(tmp_path_factory, tiny_clip_path, synthetic_root):
+    """(flags, opts, run) of a tiny CoOp trained on the base classes; shared by its tests and FVG_CoOp's."""
+    return _base_run(tmp_path_factory, "CoOp", tiny_clip_path, synthetic_root)
+
+
+@pytest.fixture(scope="session")
 def kgcoop_stage1(tmp_path_factory, tiny_clip_path, synthetic_root):
     """(flags, opts, run) of a tiny KgCoOp trained on the base classes; shared by its tests and FVG_KgCoOp's."""
     return _base_run(tmp_path_factory, "KgCoOp", tiny_clip_path, synthetic_root)

@@ -1,6 +1,6 @@
-"""FVG_KgCoOp and FVG_PromptSRC: the FVG_CoOp invariants on the other two baselines, plus their differences.
+"""The FVG stage's invariants on each of the three baselines (FVG_CoOp, FVG_KgCoOp, FVG_PromptSRC).
 
-Stage 1 is the session-wide tiny KgCoOp / PromptSRC run of conftest.py (base classes).
+Stage 1 is the session-wide tiny CoOp / KgCoOp / PromptSRC run of conftest.py (base classes).
 """
 import glob
 import os
@@ -11,9 +11,9 @@ import torch.nn.functional as F
 
 from conftest import REPO, make_cfg, run_train, trainer_flags
 
-BASELINES = ("KgCoOp", "PromptSRC")
-LAST_EPOCH = {"KgCoOp": 2, "PromptSRC": 3}  # of the stage-1 tiny configs
-MODEL_NAME = {"KgCoOp": "prompt_learner", "PromptSRC": "VLPromptLearner"}
+BASELINES = ("CoOp", "KgCoOp", "PromptSRC")
+LAST_EPOCH = {"CoOp": 2, "KgCoOp": 2, "PromptSRC": 3}  # of the stage-1 tiny configs
+MODEL_NAME = {"CoOp": "prompt_learner", "KgCoOp": "prompt_learner", "PromptSRC": "VLPromptLearner"}
 
 
 @pytest.fixture(scope="module", params=BASELINES)
@@ -46,6 +46,7 @@ def test_names_and_aliases():
         cls = TRAINER_REGISTRY.get(f"FVG_{baseline}")
         assert TRAINER_REGISTRY.get(f"FVGPT_{baseline}") is cls and cls.baseline == baseline
         assert issubclass(cls, TRAINER_REGISTRY.get(baseline))
+    assert TRAINER_REGISTRY.get("FVG_CoOp").shares_image_encoder
     assert TRAINER_REGISTRY.get("FVG_KgCoOp").shares_image_encoder
     assert not TRAINER_REGISTRY.get("FVG_PromptSRC").shares_image_encoder
 
@@ -90,7 +91,7 @@ def test_backbone_branch_reproduces_stage1(stage1, synthetic_root):
 
 
 def test_prior_image_features(stage1, synthetic_root):
-    """f0: frozen prompt-free CLIP. One pass for KgCoOp; a separate pass for PromptSRC's prompted encoder."""
+    """f0: frozen prompt-free CLIP. One pass for (Kg)CoOp; a separate pass for PromptSRC's prompted encoder."""
     baseline = stage1[0]
     trainer = fvg_trainer(stage1, synthetic_root)
     image = next(iter(trainer.test_loader))["img"][:4].to(trainer.device)
@@ -99,7 +100,7 @@ def test_prior_image_features(stage1, synthetic_root):
         f0 = trainer.prior_image_features(image, f)
         frozen = F.normalize(trainer.clip_model.encode_image(image), dim=-1)
     assert torch.equal(f0, frozen)
-    if baseline == "KgCoOp":
+    if baseline != "PromptSRC":
         assert f0 is f
     else:
         assert not torch.allclose(f, frozen, atol=1e-4)  # the tuned vision prompts act on f only
@@ -125,16 +126,18 @@ def test_training_changes_only_the_fvg_modules(stage1, synthetic_root, tmp_path)
     "subsample,branch,expected",
     [("base", "auto", "base"), ("all", "auto", "base"), ("new", "auto", "new"), ("new", "clip", "clip")],
 )
-def test_branch_selection(stage1, synthetic_root, subsample, branch, expected):
+def test_branch_selection(stage1, synthetic_root, subsample, branch, expected, capsys):
     trainer = fvg_trainer(stage1, synthetic_root, "DATASET.SUBSAMPLE_CLASSES", subsample, "TRAINER.FVG.EVAL_BRANCH", branch)
     assert trainer.eval_branch() == expected
+    trainer.test()
+    assert f"FVG evaluation branch: {expected} " in capsys.readouterr().out
 
 
 def test_backbone_of_the_other_baseline_is_refused(stage1, kgcoop_stage1, promptsrc_stage1, synthetic_root):
     from dassl.engine import build_trainer
 
     baseline, _, opts, _ = stage1
-    other = (promptsrc_stage1 if baseline == "KgCoOp" else kgcoop_stage1)[2]
+    other = (kgcoop_stage1 if baseline == "PromptSRC" else promptsrc_stage1)[2]
     args = fvg_flags(baseline, synthetic_root) + opts + ["TRAINER.FVG.BACKBONE_DIR", str(other.output_dir)]
     with pytest.raises(FileNotFoundError, match=f"No '{MODEL_NAME[baseline]}' checkpoint folder"):
         build_trainer(make_cfg(args))
@@ -153,7 +156,7 @@ def test_two_stage_cli_with_base_and_new_evaluation(stage1, stage2, synthetic_ro
     log = stage2.stdout
     assert f'Loading weights to {MODEL_NAME[baseline]} from "{run1.output_dir}' in log
     progress = [line for line in log.splitlines() if line.startswith("epoch [")]
-    assert progress and all(k in progress[-1] for k in ("loss_ce", "loss_dist", "loss_new"))
+    assert progress and all(k in progress[-1] for k in ("loss_ce", "loss_dist", "loss_new", " r ", " b "))
     assert "GPA:" not in log and "FVG evaluation branch: base (z_FDC" in log
     ckpt = torch.load(stage2.output_dir / "fvg" / "model.pth.tar-2", weights_only=True)
     assert ckpt["trainer"] == f"FVG_{baseline}"
