@@ -17,6 +17,29 @@ def _add_coop(cfg: CN) -> None:
     cfg.TRAINER.COOP.CTX_INIT = ""  # initialisation words; "" = random
     cfg.TRAINER.COOP.PREC = "fp16"  # fp16, fp32 or amp
     cfg.TRAINER.COOP.CLASS_TOKEN_POSITION = "end"  # end, middle or front
+    # KgCoOp (keeps the reference's key): weight of the knowledge-guided term
+    # W * (1 - mean cos(learned class text features, frozen CLIP's hand-written-template features)).
+    # The reference's TRAINER.COOP.ALPHA is declared there but read nowhere, and no reference
+    # config or script sets it, so it is not accepted here (a key that silently does nothing).
+    # Unlike the reference, CTX_INIT is a string (words), as in CoOp: "a photo of a", not True.
+    cfg.TRAINER.COOP.W = 1.0
+
+
+def _add_promptsrc(cfg: CN) -> None:
+    """PromptSRC (Khattak et al., ICCV 2023); names and defaults as the reference. All integers."""
+    src = cfg.TRAINER.PROMPTSRC = CN()
+    src.N_CTX_VISION = 4  # learnable tokens appended after the image patch tokens
+    src.N_CTX_TEXT = 4  # learnable context tokens of the text prompt (must match CTX_INIT's words)
+    src.CTX_INIT = "a photo of a"  # initial text context; "" = random (N(0, 0.02))
+    src.PREC = "fp16"  # fp16, fp32 or amp
+    # Depth d: the input prompts plus new tokens before blocks 1 .. d-1 (vision 0 = no vision prompts).
+    src.PROMPT_DEPTH_VISION = 9
+    src.PROMPT_DEPTH_TEXT = 9  # >= 1
+    src.TEXT_LOSS_WEIGHT = 25  # L1(text features, 60-template frozen CLIP text features)
+    src.IMAGE_LOSS_WEIGHT = 10  # L1(image features, frozen CLIP image features)
+    # Gaussian weighted prompt aggregation over epochs 1..MAX_EPOCH: w(e) ~ N(e; GPA_MEAN, GPA_STD)
+    src.GPA_MEAN = 15
+    src.GPA_STD = 1
 
 
 def _add_fvg(cfg: CN) -> None:
@@ -53,5 +76,6 @@ def _add_fvg(cfg: CN) -> None:
 def extend_cfg(cfg: CN) -> None:
     """Add the project's keys to a Dassl default config (mutates ``cfg``)."""
     _add_coop(cfg)
+    _add_promptsrc(cfg)
     _add_fvg(cfg)
     cfg.DATASET.SUBSAMPLE_CLASSES = "all"  # all, base or new

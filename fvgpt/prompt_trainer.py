@@ -104,9 +104,12 @@ class PromptTuningTrainer(TrainerX):
         clip_model = self.build_clip()
         print("Building custom CLIP")
         self.model = self.build_backbone(clip_model, self.dm.dataset.classnames)
+        # Frozen, prompt-free CLIP for teachers and anchors; it shares its modules with self.model.
+        self.clip_model = clip_model.requires_grad_(False)
         freeze_all_but(self.model, self.trainable())
         if self.cfg.MODEL.INIT_WEIGHTS:
             load_pretrained_weights(self.trainable(), self.cfg.MODEL.INIT_WEIGHTS)
+        clip_model.to(self.device)
         self.model.to(self.device)
         self.register_trainable(self.model_name, self.trainable())
 
@@ -195,7 +198,8 @@ class PromptTuningTrainer(TrainerX):
         """
         path = checkpoint_path(directory, name, epoch)
         checkpoint = load_checkpoint(str(path))
-        state = {k: v for k, v in checkpoint["state_dict"].items() if k not in self.rebuilt_buffers}
+        state = self.adapt_checkpoint_state(dict(checkpoint["state_dict"]), module)
+        state = {k: v for k, v in state.items() if k not in self.rebuilt_buffers}
         own = module.state_dict()
         for key, value in state.items():
             if key in own and own[key].shape != value.shape:
@@ -204,10 +208,21 @@ class PromptTuningTrainer(TrainerX):
                     f"expects {tuple(own[key].shape)} (trained with another context length, CSC setting "
                     f"or baseline?)"
                 )
+        missing = sorted(set(own) - set(state) - set(self.rebuilt_buffers))
+        unexpected = sorted(set(state) - set(own))
+        if missing or unexpected:
+            raise RuntimeError(
+                f"{path} does not fit this {self.cfg.TRAINER.NAME} model ({name}): missing {missing or 'nothing'}, "
+                f"unexpected {unexpected or 'nothing'} (trained with another prompt depth or baseline?)"
+            )
         print(f'Loading weights to {name} from "{path}" (epoch = {checkpoint["epoch"]})')
         module.load_state_dict(state, strict=False)
         self._text_cache = None
         return checkpoint
+
+    def adapt_checkpoint_state(self, state: Dict[str, torch.Tensor], module: nn.Module) -> Dict[str, torch.Tensor]:
+        """Map a checkpoint's state dict onto ``module``'s keys (e.g. from a reference layout); identity here."""
+        return state
 
 
 def freeze_all_but(model: nn.Module, trainable: nn.Module) -> None:

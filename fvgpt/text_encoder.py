@@ -16,7 +16,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 from clip.model import CLIP
 
-__all__ = ["TextEncoder", "run_blocks", "encode_texts"]
+from fvgpt.templates import fill_template
+
+__all__ = ["TextEncoder", "run_blocks", "encode_texts", "encode_template_ensemble"]
 
 
 def run_blocks(
@@ -34,6 +36,16 @@ def run_blocks(
     deep_tokens = list(deep_tokens or [])
     if len(deep_tokens) >= len(blocks):
         raise ValueError(f"{len(deep_tokens)} deep prompt sets need more than {len(blocks)} blocks")
+    if deep_tokens:
+        if positions is None:
+            raise ValueError("deep prompt tokens need the positions they replace")
+        width = len(range(x.shape[0])[positions])
+        for i, tokens in enumerate(deep_tokens):
+            if tokens.shape != (width, x.shape[2]):
+                raise ValueError(
+                    f"deep prompt set {i} has shape {tuple(tokens.shape)}; positions {positions.start}:"
+                    f"{positions.stop} of width-{x.shape[2]} tokens need ({width}, {x.shape[2]})"
+                )
     for i, block in enumerate(blocks):
         if 0 < i <= len(deep_tokens):
             tokens = deep_tokens[i - 1].to(x.dtype).unsqueeze(1).expand(-1, x.shape[1], -1)
@@ -74,11 +86,26 @@ class TextEncoder(nn.Module):
 
 
 @torch.no_grad()
-def encode_texts(clip_model: CLIP, texts: List[str], batch_size: int = 500) -> torch.Tensor:
-    """Frozen CLIP text features (L2-normalised) of ``texts``, batched to bound memory."""
+def encode_texts(clip_model: CLIP, texts: List[str], batch_size: int = 500, normalize: bool = True) -> torch.Tensor:
+    """Frozen CLIP text features (fp32, L2-normalised unless ``normalize`` is False) of ``texts``, batched."""
     device = clip_model.text_projection.device
     feats = []
     for start in range(0, len(texts), batch_size):
         tokens = clip.tokenize(texts[start : start + batch_size]).to(device)
         feats.append(clip_model.encode_text(tokens))
-    return F.normalize(torch.cat(feats).float(), dim=-1)
+    feats = torch.cat(feats).float()
+    return F.normalize(feats, dim=-1) if normalize else feats
+
+
+@torch.no_grad()
+def encode_template_ensemble(
+    clip_model: CLIP, templates: Sequence[str], classnames: Sequence[str], batch_size: int = 500
+) -> torch.Tensor:
+    """Per class, the mean of frozen CLIP's raw text features over ``templates``, then L2-normalised.
+
+    PromptSRC's text teacher: the features are averaged before normalising
+    (not the normalised ones), as in its reference implementation.
+    """
+    texts = [text for template in templates for text in fill_template(template, classnames)]
+    feats = encode_texts(clip_model, texts, batch_size, normalize=False)
+    return F.normalize(feats.view(len(templates), len(classnames), -1).mean(dim=0), dim=-1)

@@ -22,17 +22,22 @@ Each defect is detected by probing the installed code, never by version
 number, so a fixed upstream is left alone. Patching is idempotent and only
 replaces attributes (no fork); :data:`APPLIED` records what was patched.
 ``dassl.engine`` is not imported here: it pulls in wilds and pandas.
+
+The replacement logic itself lives in :mod:`fvgpt.warmup_state` and
+:mod:`fvgpt.checkpoint_io`, shared with the bundled Dassl fallback.
+
+fvgpt imports: ``fvgpt`` modules are imported inside the functions that use
+them, never at the top, so this file stays loadable on its own, without
+importing ``fvgpt`` (whose import applies the patches); the tests load it so
+to observe upstream's defects before patching.
 """
 from __future__ import annotations
 
 import io
 import os
 import pickle
-import shutil
 import sys
-import uuid
 import warnings
-from collections import OrderedDict
 from typing import Any, Callable
 
 import torch
@@ -119,9 +124,9 @@ def patch_warmup_init(base: type) -> None:
 
 def _warmup_state_dict(self: Any) -> dict[str, Any]:
     """Own state plus the successor's ``state_dict()`` under "successor": plain data only."""
-    state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "successor")}
-    state["successor"] = self.successor.state_dict()
-    return state
+    from fvgpt.warmup_state import warmup_state_dict  # see "fvgpt imports" above
+
+    return warmup_state_dict(self)
 
 
 def _warmup_load_state_dict(self: Any, state_dict: dict[str, Any]) -> None:
@@ -129,13 +134,9 @@ def _warmup_load_state_dict(self: Any, state_dict: dict[str, Any]) -> None:
 
     A legacy state (successor pickled as an object) contributes only its state.
     """
-    state = dict(state_dict)
-    successor_state = state.pop("successor", None)
-    if isinstance(successor_state, LRScheduler):
-        successor_state = {k: v for k, v in vars(successor_state).items() if k != "optimizer"}
-    self.__dict__.update(state)
-    if successor_state is not None:
-        self.successor.load_state_dict(successor_state)
+    from fvgpt.warmup_state import load_warmup_state_dict  # see "fvgpt imports" above
+
+    load_warmup_state_dict(self, state_dict)
 
 
 def patch_warmup_state(base: type) -> None:
@@ -147,27 +148,6 @@ def patch_warmup_state(base: type) -> None:
 # ---------------------------------------------------------------- checkpoint I/O
 
 
-def _atomic_write(fpath: str, write: Callable[[Any], None]) -> None:
-    """Write via a temporary file in the same folder renamed over ``fpath``; never leaves a partial file."""
-    directory = os.path.dirname(fpath) or "."
-    os.makedirs(directory, exist_ok=True)
-    tmp = os.path.join(directory, f".{os.path.basename(fpath)}.{uuid.uuid4().hex[:12]}.tmp")
-    # os.open with 0o666 keeps the usual umask-based permissions (mkstemp would give 0o600)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, fpath)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-
-
 def patched_save_checkpoint(
     state: dict[str, Any],
     save_dir: str,
@@ -176,25 +156,9 @@ def patched_save_checkpoint(
     model_name: str = "",
 ) -> None:
     """Upstream's ``save_checkpoint`` (same files, keys and printed lines), written atomically."""
-    state = dict(state)
-    if remove_module_from_keys:
-        state["state_dict"] = OrderedDict(
-            (k[7:] if k.startswith("module.") else k, v) for k, v in state["state_dict"].items()
-        )
-    fpath = os.path.join(save_dir, model_name or f"model.pth.tar-{state['epoch']}")
-    _atomic_write(fpath, lambda f: torch.save(state, f))
-    print(f"Checkpoint saved to {fpath}")
-    pointer = f"{os.path.basename(fpath)}\n".encode()
-    _atomic_write(os.path.join(save_dir, "checkpoint"), lambda f: f.write(pointer))
-    if is_best:
-        best_fpath = os.path.join(save_dir, "model-best.pth.tar")
+    from fvgpt import checkpoint_io  # see "fvgpt imports" above
 
-        def copy(f: Any) -> None:
-            with open(fpath, "rb") as src:
-                shutil.copyfileobj(src, f)
-
-        _atomic_write(best_fpath, copy)
-        print(f'Best checkpoint saved to "{best_fpath}"')
+    checkpoint_io.save_checkpoint(state, save_dir, is_best, remove_module_from_keys, model_name)
 
 
 def patched_load_checkpoint(fpath: str | None) -> dict[str, Any]:
@@ -208,18 +172,9 @@ def patched_load_checkpoint(fpath: str | None) -> dict[str, Any]:
         raise ValueError("File path is None")
     if not os.path.exists(fpath):
         raise FileNotFoundError(f'File is not found at "{fpath}"')
-    map_location = None if torch.cuda.is_available() else "cpu"
-    try:
-        return torch.load(fpath, map_location=map_location, weights_only=True)
-    except pickle.UnpicklingError as e:
-        print(
-            f'Warning: "{fpath}" holds pickled Python objects (written by unpatched Dassl); '
-            f"loading it with weights_only=False. Re-save it to avoid this. ({str(e).splitlines()[0]})"
-        )
-        return torch.load(fpath, map_location=map_location, weights_only=False)
-    except Exception:
-        print(f'Unable to load checkpoint from "{fpath}"')
-        raise
+    from fvgpt import checkpoint_io  # see "fvgpt imports" above
+
+    return checkpoint_io.read_checkpoint(fpath, legacy_origin="written by unpatched Dassl")
 
 
 _mark(patched_save_checkpoint, "checkpoint-io")

@@ -28,6 +28,15 @@ def tiny_clip_path(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_clip_deep_path(tmp_path_factory) -> Path:
+    """A tiny ViT CLIP with 3 layers per tower, enough for prompt depth 3 (PromptSRC tests)."""
+    from fvgpt.tiny_clip import TinyCLIPSpec, build_tiny_clip, save_tiny_clip
+
+    spec = TinyCLIPSpec(vision_layers=3, transformer_layers=3)
+    return save_tiny_clip(tmp_path_factory.mktemp("clip3") / "tiny_clip3.pt", build_tiny_clip(spec, seed=0))
+
+
+@pytest.fixture(scope="session")
 def synthetic_root(tmp_path_factory) -> Path:
     """DATASET.ROOT holding the synthetic dataset (10 classes, masks under mask/)."""
     from fvgpt.data.synthetic import generate
@@ -91,3 +100,35 @@ def coop_args(tiny_clip_path, synthetic_root) -> List[str]:
         "--config-file", "configs/trainers/CoOp/tiny_cpu.yaml",
         "MODEL.BACKBONE.NAME", str(tiny_clip_path), "DATASET.NUM_SHOTS", "4",
     ]
+
+
+def trainer_flags(trainer: str, config: str, root: Path, seed: str = "1") -> List[str]:
+    """The --flags of a train.py run on the synthetic dataset (KEY VALUE pairs go after them)."""
+    return [
+        "--root", str(root), "--seed", seed, "--trainer", trainer,
+        "--dataset-config-file", "configs/datasets/synthetic.yaml", "--config-file", config,
+    ]
+
+
+def _base_run(tmp_path_factory, trainer: str, clip_path: Path, root: Path):
+    flags = trainer_flags(trainer, f"configs/trainers/{trainer}/tiny_cpu.yaml", root)
+    opts = ["MODEL.BACKBONE.NAME", str(clip_path), "DATASET.NUM_SHOTS", "4", "DATASET.SUBSAMPLE_CLASSES", "base"]
+    return flags, opts, run_train(flags, tmp_path_factory.mktemp(trainer) / "seed1", opts)
+
+
+@pytest.fixture(scope="session")
+def coop_stage1(tmp_path_factory, tiny_clip_path, synthetic_root):
+    """(flags, opts, run) of a tiny CoOp trained on the base classes; shared by its tests and FVG_CoOp's."""
+    return _base_run(tmp_path_factory, "CoOp", tiny_clip_path, synthetic_root)
+
+
+@pytest.fixture(scope="session")
+def kgcoop_stage1(tmp_path_factory, tiny_clip_path, synthetic_root):
+    """(flags, opts, run) of a tiny KgCoOp trained on the base classes; shared by its tests and FVG_KgCoOp's."""
+    return _base_run(tmp_path_factory, "KgCoOp", tiny_clip_path, synthetic_root)
+
+
+@pytest.fixture(scope="session")
+def promptsrc_stage1(tmp_path_factory, tiny_clip_deep_path, synthetic_root):
+    """(flags, opts, run) of a tiny PromptSRC (depth 3) trained on the base classes; shared likewise."""
+    return _base_run(tmp_path_factory, "PromptSRC", tiny_clip_deep_path, synthetic_root)

@@ -7,16 +7,10 @@ import torch
 from conftest import make_cfg, run_train
 
 
-@pytest.fixture(scope="module")
-def base_run(tmp_path_factory, tiny_clip_path, synthetic_root):
-    args = [
-        "--root", str(synthetic_root), "--seed", "1", "--trainer", "CoOp",
-        "--dataset-config-file", "configs/datasets/synthetic.yaml",
-        "--config-file", "configs/trainers/CoOp/tiny_cpu.yaml",
-    ]
-    opts = ["MODEL.BACKBONE.NAME", str(tiny_clip_path), "DATASET.NUM_SHOTS", "4", "DATASET.SUBSAMPLE_CLASSES", "base"]
-    out = tmp_path_factory.mktemp("coop") / "seed1"
-    return args, opts, run_train(args, out, opts)
+@pytest.fixture
+def base_run(coop_stage1):
+    """(flags, opts, run) of the session-wide tiny CoOp trained on the base classes."""
+    return coop_stage1
 
 
 def test_training_writes_the_coop_layout(base_run):
@@ -47,7 +41,7 @@ def test_new_class_evaluation_uses_new_names(base_run, tmp_path):
     assert 0.0 <= res.accuracy <= 100.0
 
 
-def test_loaded_context_serves_new_classes(base_run, tiny_clip_path, synthetic_root):
+def test_loaded_context_serves_new_classes(base_run):
     from dassl.engine import build_trainer
 
     args, opts, run = base_run

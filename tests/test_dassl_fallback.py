@@ -7,7 +7,6 @@ is installed they skip; tests/test_upstream_patches.py covers that case.
 from __future__ import annotations
 
 import importlib.util
-import io
 import os
 import pickle
 import random
@@ -23,6 +22,8 @@ from PIL import Image
 
 import fvgpt  # noqa: F401  (resolves `import dassl`)
 import dassl
+
+from dassl_helpers import REFERENCE_LRS, lrs_after_resume, run_epochs, with_reference_optim
 
 if not getattr(dassl, "__fvgpt_fallback__", False):
     pytest.skip(
@@ -50,10 +51,6 @@ from dassl.utils import (  # noqa: E402
     setup_logger,
 )
 
-# cosine, base 0.002, 10 epochs, 1 constant warm-up epoch at 1e-5 (one scheduler step per epoch)
-COSINE_CONSTANT_WARMUP_LRS = [
-    1e-5, 2.000e-3, 1.951e-3, 1.809e-3, 1.588e-3, 1.309e-3, 1.000e-3, 6.910e-4, 4.122e-4, 1.910e-4
-]  # fmt: skip
 CHECKPOINT_KEYS = {"state_dict", "epoch", "optimizer", "scheduler", "val_result"}
 
 
@@ -163,15 +160,7 @@ def _tiny_cfg(tmp_path: Path, **optim: Any) -> Any:
     cfg.DATALOADER.TRAIN_X.BATCH_SIZE = 4
     cfg.DATALOADER.TEST.BATCH_SIZE = 4
     cfg.TRAIN.PRINT_FREQ = 2
-    cfg.OPTIM.NAME = "sgd"
-    cfg.OPTIM.LR = 0.002
-    cfg.OPTIM.LR_SCHEDULER = "cosine"
-    cfg.OPTIM.MAX_EPOCH = 3
-    cfg.OPTIM.WARMUP_EPOCH = 1
-    cfg.OPTIM.WARMUP_TYPE = "constant"
-    for key, value in optim.items():
-        setattr(cfg.OPTIM, key, value)
-    return cfg
+    return with_reference_optim(cfg, **{"MAX_EPOCH": 3, **optim})
 
 
 # ----------------------------------------------------------------- registry and builders
@@ -270,20 +259,13 @@ def _run_schedule(optim_overrides: dict[str, Any], epochs: int) -> list[float]:
     cfg.OPTIM.NAME, cfg.OPTIM.LR = "sgd", 0.002
     for key, value in optim_overrides.items():
         setattr(cfg.OPTIM, key, value)
-    model = nn.Linear(2, 2)
-    optimizer = build_optimizer(model, cfg.OPTIM)
-    scheduler = build_lr_scheduler(optimizer, cfg.OPTIM)
-    lrs = []
-    for _ in range(epochs):
-        lrs.append(optimizer.param_groups[0]["lr"])
-        optimizer.step()
-        scheduler.step()
-    return lrs
+    optimizer = build_optimizer(nn.Linear(2, 2), cfg.OPTIM)
+    return run_epochs(optimizer, build_lr_scheduler(optimizer, cfg.OPTIM), epochs)
 
 
 def test_cosine_with_constant_warmup_matches_reference_values() -> None:
     lrs = _run_schedule(dict(LR_SCHEDULER="cosine", MAX_EPOCH=10, WARMUP_EPOCH=1, WARMUP_TYPE="constant"), 10)
-    assert lrs == pytest.approx(COSINE_CONSTANT_WARMUP_LRS, rel=2e-3)
+    assert lrs == pytest.approx(REFERENCE_LRS, rel=2e-3)
 
 
 def test_linear_warmup_and_step_schedules() -> None:
@@ -310,62 +292,31 @@ def test_linear_warmup_and_step_schedules() -> None:
 @pytest.mark.parametrize("stop_after", [0, 1, 4])
 def test_resumed_schedule_continues_like_an_uninterrupted_run(warmup_type: str, stop_after: int) -> None:
     """Save after ``stop_after`` epochs, reload into fresh objects (weights_only), continue."""
-    cfg = get_cfg_default()
-    cfg.OPTIM.NAME, cfg.OPTIM.LR, cfg.OPTIM.LR_SCHEDULER, cfg.OPTIM.MAX_EPOCH = "sgd", 0.002, "cosine", 10
-    cfg.OPTIM.WARMUP_EPOCH, cfg.OPTIM.WARMUP_TYPE = 2, warmup_type
+    cfg = with_reference_optim(get_cfg_default(), WARMUP_EPOCH=2, WARMUP_TYPE=warmup_type)
 
     def fresh() -> tuple[Any, Any]:
         optimizer = build_optimizer(nn.Linear(2, 2), cfg.OPTIM)
         return optimizer, build_lr_scheduler(optimizer, cfg.OPTIM)
 
-    optimizer, scheduler = fresh()
-    reference = []
-    for _ in range(10):
-        reference.append(optimizer.param_groups[0]["lr"])
-        optimizer.step()
-        scheduler.step()
-
-    optimizer, scheduler = fresh()
-    for _ in range(stop_after):
-        optimizer.step()
-        scheduler.step()
-    buffer = io.BytesIO()
-    torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict()}, buffer)
-    buffer.seek(0)
-    saved = torch.load(buffer, weights_only=True)  # plain data only
-    optimizer, scheduler = fresh()
-    optimizer.load_state_dict(saved["optimizer"])
-    scheduler.load_state_dict(saved["scheduler"])
-    resumed = []
-    for _ in range(stop_after, 10):
-        resumed.append(optimizer.param_groups[0]["lr"])
-        optimizer.step()
-        scheduler.step()
+    reference = run_epochs(*fresh(), 10)
+    resumed = lrs_after_resume(fresh, stop_after, weights_only=True)  # plain data only
     assert resumed == pytest.approx(reference[stop_after:], rel=1e-9)
 
 
 def test_warmup_scheduler_reads_legacy_state_with_pickled_successor() -> None:
     """Upstream checkpoints store the successor object; only its state may be used."""
-    cfg = get_cfg_default()
-    cfg.OPTIM.NAME, cfg.OPTIM.LR, cfg.OPTIM.LR_SCHEDULER, cfg.OPTIM.MAX_EPOCH = "sgd", 0.002, "cosine", 10
-    cfg.OPTIM.WARMUP_EPOCH, cfg.OPTIM.WARMUP_TYPE = 1, "constant"
+    cfg = with_reference_optim(get_cfg_default())
     optimizer = build_optimizer(nn.Linear(2, 2), cfg.OPTIM)
     scheduler = build_lr_scheduler(optimizer, cfg.OPTIM)
-    for _ in range(3):
-        optimizer.step()
-        scheduler.step()
+    run_epochs(optimizer, scheduler, 3)
     legacy = {k: v for k, v in scheduler.__dict__.items() if k != "optimizer"}  # successor as an object
     legacy = pickle.loads(pickle.dumps({"optimizer": optimizer.state_dict(), "scheduler": legacy}))
     new_optimizer = build_optimizer(nn.Linear(2, 2), cfg.OPTIM)
     new_scheduler = build_lr_scheduler(new_optimizer, cfg.OPTIM)
     new_optimizer.load_state_dict(legacy["optimizer"])
     new_scheduler.load_state_dict(legacy["scheduler"])
-    lrs = []
-    for _ in range(3):
-        new_optimizer.step()
-        new_scheduler.step()
-        lrs.append(new_optimizer.param_groups[0]["lr"])
-    assert lrs == pytest.approx(COSINE_CONSTANT_WARMUP_LRS[4:7], rel=2e-3)  # not frozen
+    lrs = run_epochs(new_optimizer, new_scheduler, 4)[1:]  # the lrs after each of 3 steps: epochs 4 to 6
+    assert lrs == pytest.approx(REFERENCE_LRS[4:7], rel=2e-3)  # not frozen
 
 
 # ----------------------------------------------------------------- checkpoints

@@ -9,15 +9,14 @@ on the real code in a fresh process, then checks the patched behaviour.
 """
 from __future__ import annotations
 
-import importlib.util
 import inspect
-import io
 import json
 import os
 import pickle
 import random
 import subprocess
 import sys
+from functools import partial
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -32,6 +31,8 @@ import dassl
 from fvgpt import upstream_patches as up
 from fvgpt.dassl_compat import FALLBACK_ROOT
 
+from dassl_helpers import REFERENCE_LRS, load_module_from_file, lrs_after_resume, run_epochs, with_reference_optim
+
 # importing upstream dassl.engine imports wilds, whose `outdated` dependency checks PyPI in the background
 os.environ.setdefault("OUTDATED_IGNORE", "1")
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -41,7 +42,6 @@ needs_upstream = pytest.mark.skipif(
     not IS_UPSTREAM, reason="upstream Dassl is not importable here (run with the upstream venv)"
 )
 TORCH_REJECTS_VERBOSE = "verbose" not in inspect.signature(LRScheduler.__init__).parameters
-REFERENCE_LRS = [1e-5, 2.000e-3, 1.951e-3, 1.809e-3, 1.588e-3, 1.309e-3, 1.000e-3, 6.910e-4, 4.122e-4, 1.910e-4]
 
 
 # ----------------------------------------------------------------- a stand-in with upstream's defects
@@ -87,27 +87,6 @@ def _fresh(warmup_cls: type) -> tuple[torch.optim.Optimizer, Any]:
     return optimizer, warmup_cls(optimizer, CosineAnnealingLR(optimizer, 10.0), 1, 1e-5)
 
 
-def _lrs_after_resume(warmup_cls: type, stop_after: int, weights_only: bool) -> list[float]:
-    """Run ``stop_after`` epochs, round-trip the state through torch.save/load, run to epoch 10."""
-    optimizer, scheduler = _fresh(warmup_cls)
-    for _ in range(stop_after):
-        optimizer.step()
-        scheduler.step()
-    buffer = io.BytesIO()
-    torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict()}, buffer)
-    buffer.seek(0)
-    saved = torch.load(buffer, weights_only=weights_only)
-    optimizer, scheduler = _fresh(warmup_cls)
-    optimizer.load_state_dict(saved["optimizer"])
-    scheduler.load_state_dict(saved["scheduler"])
-    lrs = []
-    for _ in range(stop_after, 10):
-        lrs.append(optimizer.param_groups[0]["lr"])
-        optimizer.step()
-        scheduler.step()
-    return lrs
-
-
 def test_detection_and_patches_on_a_defective_stand_in() -> None:
     base, constant = _defective_warmup_classes()
     assert up.has_warmup_init_defect(constant) is TORCH_REJECTS_VERBOSE
@@ -116,43 +95,38 @@ def test_detection_and_patches_on_a_defective_stand_in() -> None:
     assert getattr(base.__init__, up.PATCH_MARK) == "warmup-init"
 
     assert up.has_warmup_state_defect(constant)
-    _, scheduler = _fresh(constant)
+    fresh = partial(_fresh, constant)
+    _, scheduler = fresh()
     assert isinstance(scheduler.state_dict()["successor"], LRScheduler)
-    frozen = _lrs_after_resume(constant, 3, weights_only=False)
+    frozen = lrs_after_resume(fresh, 3, weights_only=False)
     assert len(set(frozen)) == 1  # the defect: the live lr never moves again
 
     up.patch_warmup_state(base)
     assert not up.has_warmup_state_defect(constant)
-    assert _lrs_after_resume(constant, 3, weights_only=True) == pytest.approx(REFERENCE_LRS[3:], rel=2e-3)
-    assert _lrs_after_resume(constant, 0, weights_only=True) == pytest.approx(REFERENCE_LRS, rel=2e-3)
+    assert lrs_after_resume(fresh, 3, weights_only=True) == pytest.approx(REFERENCE_LRS[3:], rel=2e-3)
+    assert lrs_after_resume(fresh, 0, weights_only=True) == pytest.approx(REFERENCE_LRS, rel=2e-3)
 
 
 def test_patched_scheduler_reads_legacy_state_holding_the_successor_object() -> None:
     base, constant = _defective_warmup_classes()
     up.patch_warmup_init(base)
     optimizer, scheduler = _fresh(constant)
-    for _ in range(3):
-        optimizer.step()
-        scheduler.step()
+    run_epochs(optimizer, scheduler, 3)
     legacy = pickle.loads(pickle.dumps({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict()}))
     up.patch_warmup_state(base)
     optimizer, scheduler = _fresh(constant)
     optimizer.load_state_dict(legacy["optimizer"])
     scheduler.load_state_dict(legacy["scheduler"])
-    lrs = []
-    for _ in range(3):
-        lrs.append(optimizer.param_groups[0]["lr"])
-        optimizer.step()
-        scheduler.step()
-    assert lrs == pytest.approx(REFERENCE_LRS[3:6], rel=2e-3)
+    assert run_epochs(optimizer, scheduler, 3) == pytest.approx(REFERENCE_LRS[3:6], rel=2e-3)
+
+
+def _load_fallback_lr_module() -> ModuleType:
+    """The fallback's lr_scheduler.py as a separate module (upstream Dassl may own the name `dassl`)."""
+    return load_module_from_file("fvgpt_test_fallback_lr", FALLBACK_ROOT / "dassl" / "optim" / "lr_scheduler.py")
 
 
 def test_healthy_scheduler_is_not_reported_as_defective() -> None:
-    path = FALLBACK_ROOT / "dassl" / "optim" / "lr_scheduler.py"
-    spec = importlib.util.spec_from_file_location("fvgpt_test_fallback_lr_scheduler", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = _load_fallback_lr_module()
     assert not up.has_warmup_init_defect(module.ConstantWarmupScheduler)
     assert not up.has_warmup_state_defect(module.ConstantWarmupScheduler)
 
@@ -355,22 +329,7 @@ def test_this_process_is_patched_once() -> None:
 def _upstream_cfg(**optim: Any) -> Any:
     from dassl.config import get_cfg_default
 
-    cfg = get_cfg_default()
-    cfg.OPTIM.NAME, cfg.OPTIM.LR, cfg.OPTIM.LR_SCHEDULER, cfg.OPTIM.MAX_EPOCH = "sgd", 0.002, "cosine", 10
-    cfg.OPTIM.WARMUP_EPOCH, cfg.OPTIM.WARMUP_TYPE = 1, "constant"
-    for key, value in optim.items():
-        setattr(cfg.OPTIM, key, value)
-    return cfg
-
-
-def _load_fallback_lr_module() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "fvgpt_test_fallback_lr", FALLBACK_ROOT / "dassl" / "optim" / "lr_scheduler.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return with_reference_optim(get_cfg_default(), **optim)
 
 
 @needs_upstream
@@ -392,13 +351,7 @@ def test_patched_upstream_schedules_match_reference_and_fallback(optim: dict[str
 
     def run(builder: Any) -> list[float]:
         optimizer = build_optimizer(nn.Linear(2, 2), cfg.OPTIM)
-        scheduler = builder(optimizer, cfg.OPTIM)
-        lrs = []
-        for _ in range(10):
-            lrs.append(optimizer.param_groups[0]["lr"])
-            optimizer.step()
-            scheduler.step()
-        return lrs
+        return run_epochs(optimizer, builder(optimizer, cfg.OPTIM), 10)
 
     upstream_lrs = run(build_lr_scheduler)
     assert upstream_lrs == pytest.approx(run(fallback.build_lr_scheduler), rel=1e-12)
@@ -420,9 +373,7 @@ def test_patched_upstream_checkpoint_resumes_with_the_right_lr(tmp_path: Path, s
         return model, optimizer, build_lr_scheduler(optimizer, cfg.OPTIM)
 
     model, optimizer, scheduler = fresh()
-    for _ in range(stop_after):
-        optimizer.step()
-        scheduler.step()
+    run_epochs(optimizer, scheduler, stop_after)
     state = {"state_dict": model.state_dict(), "epoch": stop_after, "optimizer": optimizer.state_dict(),
              "scheduler": scheduler.state_dict(), "val_result": None}  # fmt: skip
     save_checkpoint(state, str(tmp_path))
@@ -432,12 +383,7 @@ def test_patched_upstream_checkpoint_resumes_with_the_right_lr(tmp_path: Path, s
 
     model, optimizer, scheduler = fresh()
     assert resume_from_checkpoint(str(tmp_path), model, optimizer, scheduler) == stop_after
-    lrs = []
-    for _ in range(stop_after, 10):
-        lrs.append(optimizer.param_groups[0]["lr"])
-        optimizer.step()
-        scheduler.step()
-    assert lrs == pytest.approx(REFERENCE_LRS[stop_after:], rel=2e-3)
+    assert run_epochs(optimizer, scheduler, 10 - stop_after) == pytest.approx(REFERENCE_LRS[stop_after:], rel=2e-3)
 
 
 @needs_upstream
@@ -455,12 +401,7 @@ def test_patched_upstream_resumes_a_legacy_checkpoint_without_freezing(
     assert resume_from_checkpoint(str(legacy_dir), model, optimizer, scheduler) == 3
     out = capsys.readouterr().out
     assert "Warning" in out and str(legacy_dir / "model.pth.tar-3") in out
-    lrs = []
-    for _ in range(4):
-        lrs.append(optimizer.param_groups[0]["lr"])
-        optimizer.step()
-        scheduler.step()
-    assert lrs == pytest.approx(REFERENCE_LRS[3:7], rel=2e-3)
+    assert run_epochs(optimizer, scheduler, 4) == pytest.approx(REFERENCE_LRS[3:7], rel=2e-3)
 
 
 @needs_upstream
@@ -512,9 +453,7 @@ def test_patched_upstream_trainer_trains_saves_and_resumes(tmp_path: Path, capsy
         cfg.DATALOADER.NUM_WORKERS = 0
         cfg.DATALOADER.TRAIN_X.BATCH_SIZE = 4
         cfg.TRAIN.CHECKPOINT_FREQ = 1
-        cfg.OPTIM.NAME, cfg.OPTIM.LR, cfg.OPTIM.LR_SCHEDULER, cfg.OPTIM.MAX_EPOCH = "sgd", 0.002, "cosine", max_epoch
-        cfg.OPTIM.WARMUP_EPOCH, cfg.OPTIM.WARMUP_TYPE = 1, "constant"
-        return cfg
+        return with_reference_optim(cfg, MAX_EPOCH=max_epoch)
 
     reference = build_trainer(make_cfg(5, tmp_path / "ref"))
     reference.train()
@@ -540,11 +479,7 @@ def test_patched_upstream_trainer_trains_saves_and_resumes(tmp_path: Path, capsy
 def test_fallback_default_config_equals_upstream() -> None:
     from dassl.config import get_cfg_default
 
-    path = FALLBACK_ROOT / "dassl" / "config" / "defaults.py"
-    spec = importlib.util.spec_from_file_location("fvgpt_test_fallback_defaults", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_module_from_file("fvgpt_test_fallback_defaults", FALLBACK_ROOT / "dassl" / "config" / "defaults.py")
 
     def flat(node: Any, prefix: str = "") -> dict[str, tuple[str, Any]]:
         out: dict[str, tuple[str, Any]] = {}

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from dassl.utils import Registry, check_availability
+from dassl.utils import Registry
+from dassl.utils.registry import build_from_registry
 
 # Upstream Dassl registers its own trainers under these names, so a project
 # trainer class with one of them would fail to import there.
@@ -17,7 +18,4 @@ TRAINER_REGISTRY = Registry("TRAINER", reserved=UPSTREAM_TRAINER_NAMES)
 
 def build_trainer(cfg: Any) -> Any:
     """Instantiate the trainer class registered as ``cfg.TRAINER.NAME`` with ``cfg``."""
-    check_availability(cfg.TRAINER.NAME, TRAINER_REGISTRY.registered_names(), what="trainer (TRAINER.NAME)")
-    if cfg.VERBOSE:
-        print(f"Loading trainer: {cfg.TRAINER.NAME}")
-    return TRAINER_REGISTRY.get(cfg.TRAINER.NAME)(cfg)
+    return build_from_registry(TRAINER_REGISTRY, cfg.TRAINER.NAME, "trainer", "TRAINER.NAME", cfg)

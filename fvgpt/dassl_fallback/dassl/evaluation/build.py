@@ -3,13 +3,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from dassl.utils import Registry, check_availability
+from dassl.utils import Registry
+from dassl.utils.registry import build_from_registry
 
 EVALUATOR_REGISTRY = Registry("EVALUATOR")
 
 
 def build_evaluator(cfg: Any, **kwargs: Any) -> Any:
-    check_availability(cfg.TEST.EVALUATOR, EVALUATOR_REGISTRY.registered_names(), what="evaluator (TEST.EVALUATOR)")
-    if cfg.VERBOSE:
-        print(f"Loading evaluator: {cfg.TEST.EVALUATOR}")
-    return EVALUATOR_REGISTRY.get(cfg.TEST.EVALUATOR)(cfg, **kwargs)
+    """Instantiate the evaluator registered as ``cfg.TEST.EVALUATOR`` with ``cfg`` and ``kwargs``."""
+    return build_from_registry(EVALUATOR_REGISTRY, cfg.TEST.EVALUATOR, "evaluator", "TEST.EVALUATOR", cfg, **kwargs)

@@ -14,6 +14,8 @@ from typing import Any
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import CosineAnnealingLR, LRScheduler, MultiStepLR, StepLR
 
+from fvgpt.warmup_state import load_warmup_state_dict, warmup_state_dict  # shared with fvgpt.upstream_patches
+
 __all__ = [
     "AVAI_SCHEDS",
     "build_lr_scheduler",
@@ -52,9 +54,7 @@ class _BaseWarmupScheduler(LRScheduler):
 
     def state_dict(self) -> dict[str, Any]:
         """Own state plus the successor's ``state_dict()`` under "successor": plain data only."""
-        state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "successor")}
-        state["successor"] = self.successor.state_dict()
-        return state
+        return warmup_state_dict(self)
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore own state and load the successor's state into the live successor.
@@ -62,13 +62,7 @@ class _BaseWarmupScheduler(LRScheduler):
         Also accepts upstream's legacy layout, where "successor" is a pickled
         scheduler object: only its state is taken, never the object.
         """
-        state = dict(state_dict)
-        successor_state = state.pop("successor", None)
-        if isinstance(successor_state, LRScheduler):
-            successor_state = {k: v for k, v in vars(successor_state).items() if k != "optimizer"}
-        self.__dict__.update(state)
-        if successor_state is not None:
-            self.successor.load_state_dict(successor_state)
+        load_warmup_state_dict(self, state_dict)
 
 
 class ConstantWarmupScheduler(_BaseWarmupScheduler):

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 from typing import Any, Iterable, TypeVar
 
+from .tools import check_availability
+
 T = TypeVar("T")
 
-__all__ = ["Registry"]
+__all__ = ["Registry", "build_from_registry"]
 
 
 class Registry:
@@ -65,3 +67,16 @@ class Registry:
     def __repr__(self) -> str:
         return f"Registry({self._name!r}, names={self.registered_names()})"
 
+
+def build_from_registry(registry: Registry, name: str, what: str, option: str, cfg: Any, **kwargs: Any) -> Any:
+    """Instantiate the class registered as ``name`` with ``cfg`` (and ``kwargs``): the ``build_*`` functions.
+
+    An unknown ``name`` raises ValueError listing the registered names, calling
+    it "``what`` (``option``)"; with ``cfg.VERBOSE``, prints "Loading ``what``: ``name``".
+    Not in upstream Dassl (not re-exported by ``dassl.utils``), so only the
+    fallback's own builders use it.
+    """
+    check_availability(name, registry.registered_names(), what=f"{what} ({option})")
+    if cfg.VERBOSE:
+        print(f"Loading {what}: {name}")
+    return registry.get(name)(cfg, **kwargs)

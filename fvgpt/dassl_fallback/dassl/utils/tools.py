@@ -4,14 +4,15 @@ from __future__ import annotations
 import json
 import os
 import random
-import uuid
 import warnings
 from difflib import SequenceMatcher
-from typing import IO, Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
+
+from fvgpt.checkpoint_io import atomic_write  # shared with fvgpt.upstream_patches
 
 __all__ = [
     "mkdir_if_missing",
@@ -46,33 +47,6 @@ def check_isfile(fpath: str | os.PathLike[str]) -> bool:
 def read_json(fpath: str | os.PathLike[str]) -> Any:
     with open(fpath) as f:
         return json.load(f)
-
-
-def atomic_write(fpath: str | os.PathLike[str], write: Callable[[IO[bytes]], None]) -> None:
-    """Call ``write`` on a temporary file next to ``fpath``, then rename it into place.
-
-    The rename is atomic on POSIX and Windows, so a crash or an exception in
-    ``write`` leaves either the previous file or the complete new one, never a
-    truncated file; the temporary file is removed on failure. The file gets the
-    usual permissions (0o666 minus the umask), unlike ``tempfile.mkstemp``'s 0o600.
-    """
-    fpath = os.fspath(fpath)
-    directory = os.path.dirname(fpath) or "."
-    mkdir_if_missing(directory)
-    tmp = os.path.join(directory, f".{os.path.basename(fpath)}.{uuid.uuid4().hex[:12]}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, fpath)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
 
 
 def write_json(obj: Any, fpath: str | os.PathLike[str]) -> None:

@@ -3,12 +3,12 @@
 Checkpoints are plain data (tensors, numbers, strings, lists, dicts), so
 ``torch.load(weights_only=True)`` (the default since torch 2.6) reads them,
 and they are written atomically so a crash never leaves a truncated file.
+The file handling is :mod:`fvgpt.checkpoint_io`'s, which the patches for
+upstream Dassl share.
 """
 from __future__ import annotations
 
 import os
-import pickle
-import shutil
 import warnings
 from collections import OrderedDict
 from typing import Any, Iterable
@@ -16,7 +16,7 @@ from typing import Any, Iterable
 import torch
 import torch.nn as nn
 
-from .tools import atomic_write
+from fvgpt.checkpoint_io import CHECKPOINT_POINTER, read_checkpoint, save_checkpoint, strip_module_prefix
 
 __all__ = [
     "save_checkpoint",
@@ -26,48 +26,6 @@ __all__ = [
     "load_pretrained_weights",
     "strip_module_prefix",
 ]
-
-CHECKPOINT_POINTER = "checkpoint"  # text file naming the last checkpoint saved in a folder
-
-
-def strip_module_prefix(state_dict: dict[str, Any]) -> OrderedDict[str, Any]:
-    """Drop the leading ``module.`` that nn.DataParallel adds to every key."""
-    return OrderedDict((k[7:] if k.startswith("module.") else k, v) for k, v in state_dict.items())
-
-
-def save_checkpoint(
-    state: dict[str, Any],
-    save_dir: str,
-    is_best: bool = False,
-    remove_module_from_keys: bool = True,
-    model_name: str = "",
-) -> str:
-    """Save ``state`` to ``save_dir/model.pth.tar-<state['epoch']>`` (or ``model_name``).
-
-    Also records the file name in ``save_dir/checkpoint`` (read by
-    :func:`resume_from_checkpoint`) and, with ``is_best``, copies it to
-    ``model-best.pth.tar``. Every file is replaced atomically. Returns the path.
-    """
-    state = dict(state)  # do not mutate the caller's dict
-    if remove_module_from_keys:
-        state["state_dict"] = strip_module_prefix(state["state_dict"])
-    fpath = os.path.join(save_dir, model_name or f"model.pth.tar-{state['epoch']}")
-    atomic_write(fpath, lambda f: torch.save(state, f))
-    print(f"Checkpoint saved to {fpath}")
-
-    pointer = (os.path.basename(fpath) + "\n").encode("utf-8")
-    atomic_write(os.path.join(save_dir, CHECKPOINT_POINTER), lambda f: f.write(pointer))
-
-    if is_best:
-        best_fpath = os.path.join(save_dir, "model-best.pth.tar")
-
-        def copy(f: Any) -> None:
-            with open(fpath, "rb") as src:
-                shutil.copyfileobj(src, f)
-
-        atomic_write(best_fpath, copy)
-        print(f'Best checkpoint saved to "{best_fpath}"')
-    return fpath
 
 
 def load_checkpoint(fpath: str | os.PathLike[str] | None) -> dict[str, Any]:
@@ -82,19 +40,7 @@ def load_checkpoint(fpath: str | os.PathLike[str] | None) -> dict[str, Any]:
         raise ValueError("load_checkpoint(): the file path is None")
     if not os.path.exists(fpath):
         raise FileNotFoundError(f'No checkpoint file at "{fpath}"')
-    map_location = None if torch.cuda.is_available() else "cpu"
-    try:
-        return torch.load(fpath, map_location=map_location, weights_only=True)
-    except pickle.UnpicklingError as e:
-        print(
-            f'Warning: "{fpath}" holds pickled Python objects (a checkpoint from '
-            "upstream Dassl?); loading it with weights_only=False. Re-save it to avoid this. "
-            f"({str(e).splitlines()[0]})"
-        )
-        return torch.load(fpath, map_location=map_location, weights_only=False)
-    except Exception:
-        print(f'Unable to load checkpoint from "{fpath}"')
-        raise
+    return read_checkpoint(fpath, legacy_origin="a checkpoint from upstream Dassl?")
 
 
 def resume_from_checkpoint(

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from dassl.utils import Registry, check_availability
+from dassl.utils import Registry
+from dassl.utils.registry import build_from_registry
 
 # Upstream Dassl registers its own datasets under these names, so a project
 # dataset class with one of them would fail to import there.
@@ -18,7 +19,4 @@ DATASET_REGISTRY = Registry("DATASET", reserved=UPSTREAM_DATASET_NAMES)
 
 def build_dataset(cfg: Any) -> Any:
     """Instantiate the dataset class registered as ``cfg.DATASET.NAME`` with ``cfg``."""
-    check_availability(cfg.DATASET.NAME, DATASET_REGISTRY.registered_names(), what="dataset (DATASET.NAME)")
-    if cfg.VERBOSE:
-        print(f"Loading dataset: {cfg.DATASET.NAME}")
-    return DATASET_REGISTRY.get(cfg.DATASET.NAME)(cfg)
+    return build_from_registry(DATASET_REGISTRY, cfg.DATASET.NAME, "dataset", "DATASET.NAME", cfg)
