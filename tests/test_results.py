@@ -215,6 +215,8 @@ def test_cli_prints_markdown_writes_csv_and_png_and_strict_fails_on_missing(b2n_
     assert out_csv.read_text().startswith("protocol,dataset,method")
     ok = _cli("base2new", b2n_root, "--trainers", "B", "--strict")
     assert ok.returncode == 0 and "All expected runs have a result." in ok.stdout
+    typo = _cli("base2new", b2n_root, "--trainers", "B", "KgCoop", "--strict")
+    assert typo.returncode == 1 and "No runs found for: KgCoop" in typo.stdout
     assert _cli("base2new", str(tmp_path / "nothing")).returncode == 2
 
 

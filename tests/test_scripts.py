@@ -68,22 +68,14 @@ def ok(proc: subprocess.CompletedProcess) -> str:
 
 
 @pytest.fixture(scope="module")
-def deep_clip(tmp_path_factory) -> Path:
-    """A tiny CLIP with 3 layers per tower: enough for the tiny PromptSRC's prompt depth 3, used by all."""
-    from fvgpt.tiny_clip import TinyCLIPSpec, build_tiny_clip, save_tiny_clip
-
-    spec = TinyCLIPSpec(vision_layers=3, transformer_layers=3)
-    return save_tiny_clip(tmp_path_factory.mktemp("clip3") / "tiny_clip3.pt", build_tiny_clip(spec, seed=0))
-
-
-@pytest.fixture(scope="module")
-def base_env(tmp_path_factory, deep_clip, synthetic_root):
+def base_env(tmp_path_factory, tiny_clip_deep_path, synthetic_root):
+    """Settings of every script run; one tiny CLIP deep enough for the tiny PromptSRC serves all trainers."""
     configs = tmp_path_factory.mktemp("dataset_configs")
     for name in ("synthetic", "synthetic_xd", "synthetic_dg"):
         shutil.copy(REPO / "configs" / "datasets" / "synthetic.yaml", configs / f"{name}.yaml")
     return dict(
         os.environ, DATA=str(synthetic_root), CFG="tiny_cpu", SHOTS=SHOTS, PYTHON=sys.executable,
-        EXTRA_OPTS=f"MODEL.BACKBONE.NAME {deep_clip} OPTIM.MAX_EPOCH 1", DATASET_CONFIG_DIR=str(configs),
+        EXTRA_OPTS=f"MODEL.BACKBONE.NAME {tiny_clip_deep_path} OPTIM.MAX_EPOCH 1", DATASET_CONFIG_DIR=str(configs),
         SOURCE="synthetic", XD_TARGETS="synthetic_xd", DG_TARGETS="synthetic_dg",
         PYTHONWARNINGS="ignore", CUDA_VISIBLE_DEVICES="", OMP_NUM_THREADS="1",
     )

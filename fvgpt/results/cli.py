@@ -50,7 +50,8 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--md", help="also write the Markdown here")
         p.add_argument("--csv", help="write the CSV here ('-': stdout)")
         p.add_argument("--png", help="write the grouped-bar plot here")
-        p.add_argument("--strict", action="store_true", help="exit 1 when an expected run has no result")
+        p.add_argument("--strict", action="store_true",
+                       help="exit 1 when an expected run has no result or a --trainers entry has no runs")
     p = sub.add_parser("seeds", help="mean ± std over the seed folders of one experiment (CoOp's parse_test_res)")
     p.add_argument("dirs", nargs="+", help="folders holding seed*/ run folders (or run folders themselves)")
     return parser
@@ -100,5 +101,5 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         print(f"plot written to {args.png}")
     if not report.variants:
         sys.exit(2)
-    if args.strict and report.problems:
+    if args.strict and (report.problems or report.unmatched):
         sys.exit(1)

@@ -174,6 +174,7 @@ class Report:
     problems: List[Problem] = field(default_factory=list)
     seeds: Dict[Variant, List[int]] = field(default_factory=dict)
     title: str = ""
+    unmatched: List[str] = field(default_factory=list)  # --trainers entries without any run
 
     def stat(self, column: str, variant: Variant, metric: str) -> Stat:
         return self.cells.get((column, variant), {}).get(metric, Stat(None, {}, 0, False))
@@ -197,17 +198,20 @@ def _order(names: Iterable[str], preferred: Sequence[str]) -> List[str]:
 
 
 def _select_variants(found: Iterable[Found], trainers: Optional[Sequence[str]], shots: Optional[int],
-                     key: Callable[[Found], Variant]) -> List[Variant]:
-    """Variants found, filtered by ``trainers`` (``NAME`` or ``NAME:CFG``, in that order) and ``shots``."""
+                     key: Callable[[Found], Variant]) -> Tuple[List[Variant], List[str]]:
+    """Variants found, filtered by ``trainers`` (``NAME`` or ``NAME:CFG``, in that order) and ``shots``;
+    and the entries of ``trainers`` that matched nothing."""
     variants = {key(f) for f in found if shots is None or f.shot_count in (0, shots)}
     order = {t: i for i, t in enumerate(TRAINER_ORDER)}
     if not trainers:
-        return sorted(variants, key=lambda v: (order.get(v.trainer, len(order)), v.trainer, v.cfg, v.shots))
-    chosen = []
+        return sorted(variants, key=lambda v: (order.get(v.trainer, len(order)), v.trainer, v.cfg, v.shots)), []
+    chosen, unmatched = [], []
     for spec in trainers:
         name, _, cfg = spec.partition(":")
-        chosen += sorted(v for v in variants if v.trainer == name and (not cfg or v.cfg == cfg) and v not in chosen)
-    return chosen
+        matches = sorted(v for v in variants if v.trainer == name and (not cfg or v.cfg == cfg) and v not in chosen)
+        chosen += matches
+        unmatched += [] if matches else [spec]
+    return chosen, unmatched
 
 
 def _expected_seeds(found: Iterable[Found], variant_of: Callable[[Found], Variant], variants: Sequence[Variant],
@@ -225,6 +229,19 @@ def _expected_seeds(found: Iterable[Found], variant_of: Callable[[Found], Varian
 def _is_zero_shot(variant: Variant, found: Iterable[Found], variant_of: Callable[[Found], Variant]) -> bool:
     counts = {f.shot_count for f in found if variant_of(f) == variant}
     return counts == {0}
+
+
+def _folders(roots: Sequence[str], column: str, v: Variant) -> Callable[[int], List[str]]:
+    """Per seed, the run folders of method ``v`` on ``column`` under each of ``roots``, preferred first."""
+    return lambda seed: [run_path(root, column, v.shots, v.trainer, v.cfg, seed) for root in roots]
+
+
+def _with_shots(f: Found) -> Variant:
+    return Variant(f.trainer, f.cfg, f.shots)
+
+
+def _without_shots(f: Found) -> Variant:
+    return Variant(f.trainer, f.cfg)
 
 
 def _runs(paths: Callable[[int], Sequence[str]], seeds: Sequence[int]) -> Dict[int, RunResult]:
@@ -252,18 +269,17 @@ def base2new_report(root: str, trainers: Optional[Sequence[str]] = None, dataset
     """Base (final test of ``train_base``, else ``test_base``), new (``test_new``) and HM per dataset."""
     parts = {p: os.path.join(root, p) for p in ("train_base", "test_base", "test_new")}
     found = [f for p in parts.values() for f in scan(p)]
-    variant_of = lambda f: Variant(f.trainer, f.cfg, f.shots)  # noqa: E731
-    variants = _select_variants(found, trainers, shots, variant_of)
+    variants, unmatched = _select_variants(found, trainers, shots, _with_shots)
     columns = _columns(found, datasets, BASE2NEW_DATASETS)
-    report = Report("base2new", ("base", "new", "HM"), variants, columns, columns, {},
-                    seeds=_expected_seeds(found, variant_of, variants, seeds), title="Base-to-new generalisation")
+    report = Report("base2new", ("base", "new", "HM"), variants, columns, columns, {}, unmatched=unmatched,
+                    seeds=_expected_seeds(found, _with_shots, variants, seeds), title="Base-to-new generalisation")
     for v in variants:
+        base_roots = [parts["train_base"], parts["test_base"]]
+        if v.zero_shot:  # nothing trained: its base accuracy is an evaluation
+            base_roots.reverse()
         for ds in columns:
-            where = lambda part: lambda s: [run_path(parts[part], ds, v.shots, v.trainer, v.cfg, s)]  # noqa: E731
-            order = ("test_base", "train_base") if v.zero_shot else ("train_base", "test_base")
-            base_paths = lambda s: where(order[0])(s) + where(order[1])(s)  # noqa: E731
-            _fill(report, ds, v, "base", _runs(base_paths, report.seeds[v]))
-            _fill(report, ds, v, "new", _runs(where("test_new"), report.seeds[v]))
+            _fill(report, ds, v, "base", _runs(_folders(base_roots, ds, v), report.seeds[v]))
+            _fill(report, ds, v, "new", _runs(_folders([parts["test_new"]], ds, v), report.seeds[v]))
             cell = report.cells[(ds, v)]
             cell["HM"] = Stat.harmonic(cell["base"], cell["new"])
         base = Stat.average([report.stat(ds, v, "base") for ds in columns])
@@ -282,8 +298,7 @@ def xd_report(root: str, source: str = "imagenet", kind: str = "xd", trainers: O
     """
     train, test = os.path.join(root, "train"), os.path.join(root, "test")
     found = [f for f in scan(train) if f.column == source] + scan(test)
-    variant_of = lambda f: Variant(f.trainer, f.cfg, f.shots)  # noqa: E731
-    variants = _select_variants(found, trainers, shots, variant_of)
+    variants, unmatched = _select_variants(found, trainers, shots, _with_shots)
     if datasets:
         targets = [d for d in datasets if d != source]
     else:
@@ -291,15 +306,13 @@ def xd_report(root: str, source: str = "imagenet", kind: str = "xd", trainers: O
         wanted = set(DG_TARGETS) if kind == "dg" else seen - set(DG_TARGETS)
         targets = _order((seen & wanted) or seen, XD_TARGETS + DG_TARGETS)
     title = "Domain generalisation" if kind == "dg" else "Cross-dataset transfer"
-    report = Report(kind, ("accuracy",), variants, [source] + targets, targets, {},
-                    seeds=_expected_seeds(found, variant_of, variants, seeds), title=f"{title} from {source}")
+    report = Report(kind, ("accuracy",), variants, [source] + targets, targets, {}, unmatched=unmatched,
+                    seeds=_expected_seeds(found, _with_shots, variants, seeds), title=f"{title} from {source}")
     for v in variants:
-        src = lambda s: [run_path(d, source, v.shots, v.trainer, v.cfg, s)  # noqa: E731
-                         for d in ((test, train) if v.zero_shot else (train, test))]
-        _fill(report, source, v, "accuracy", _runs(src, report.seeds[v]))
+        source_roots = [test, train] if v.zero_shot else [train, test]
+        _fill(report, source, v, "accuracy", _runs(_folders(source_roots, source, v), report.seeds[v]))
         for t in targets:
-            _fill(report, t, v, "accuracy",
-                  _runs(lambda s: [run_path(test, t, v.shots, v.trainer, v.cfg, s)], report.seeds[v]))
+            _fill(report, t, v, "accuracy", _runs(_folders([test], t, v), report.seeds[v]))
         report.averages[v] = {"accuracy": Stat.average([report.stat(t, v, "accuracy") for t in targets])}
     return report
 
@@ -308,18 +321,17 @@ def fewshot_report(root: str, trainers: Optional[Sequence[str]] = None, datasets
                    seeds: Optional[Sequence[int]] = None, shot_counts: Optional[Sequence[int]] = None) -> Report:
     """Accuracy per dataset and shot count (the metrics are the shot counts; zero-shot CLIP is 0)."""
     found = scan(root)
-    variant_of = lambda f: Variant(f.trainer, f.cfg)  # noqa: E731
-    variants = _select_variants(found, trainers, None, variant_of)
+    variants, unmatched = _select_variants(found, trainers, None, _without_shots)
     columns = _columns(found, datasets, BASE2NEW_DATASETS)
     trained = sorted(set(shot_counts) if shot_counts else {f.shot_count for f in found if f.shot_count})
     counts = sorted({f.shot_count for f in found if f.shot_count == 0} | set(trained))
-    report = Report("fewshot", tuple(str(k) for k in counts), variants, columns, columns, {},
-                    seeds=_expected_seeds(found, variant_of, variants, seeds), title="Few-shot learning")
+    report = Report("fewshot", tuple(str(k) for k in counts), variants, columns, columns, {}, unmatched=unmatched,
+                    seeds=_expected_seeds(found, _without_shots, variants, seeds), title="Few-shot learning")
     for v in variants:
-        mine = [0] if _is_zero_shot(v, found, variant_of) else trained
+        mine = [0] if _is_zero_shot(v, found, _without_shots) else trained
         for ds in columns:
             for k in mine:
-                paths = lambda s: [run_path(root, ds, f"shots_{k}", v.trainer, v.cfg, s)]  # noqa: E731
-                _fill(report, ds, v, str(k), _runs(paths, report.seeds[v]))
+                folders = _folders([root], ds, Variant(v.trainer, v.cfg, f"shots_{k}"))
+                _fill(report, ds, v, str(k), _runs(folders, report.seeds[v]))
         report.averages[v] = {str(k): Stat.average([report.stat(ds, v, str(k)) for ds in columns]) for k in mine}
     return report

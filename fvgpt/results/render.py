@@ -47,7 +47,7 @@ def markdown(report: Report) -> str:
 
     out = [f"## {report.title}", ""]
     if not report.variants:
-        return "\n".join(out + ["No runs found.", ""])
+        return "\n".join(out + ["No runs found.", ""] + problems_markdown(report)[:1])
     if report.protocol == "base2new":
         table = [
             [column, report.label(v)] + [fmt(stats.get(m, Stat(None, {}, 0, False))) for m in report.metrics]
@@ -85,9 +85,10 @@ def _n_columns(report: Report, variant: Variant) -> int:
 
 
 def problems_markdown(report: Report) -> List[str]:
+    lines = [f"No runs found for: {', '.join(report.unmatched)}", ""] if report.unmatched else []
     if not report.problems:
-        return ["All expected runs have a result."]
-    lines = [f"Missing or unfinished runs ({len(report.problems)}):", ""]
+        return lines + ["All expected runs have a result."]
+    lines += [f"Missing or unfinished runs ({len(report.problems)}):", ""]
     for p in report.problems:
         lines.append(f"- {report.label(p.variant)}, {p.column}, {p.part}, seed {p.seed}: "
                      f"{p.run.describe()} ({p.run.path})")

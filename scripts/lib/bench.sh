@@ -26,7 +26,6 @@
 set -euo pipefail
 
 BENCH_SCRIPT=$0
-BENCH_SCRIPT_DIR=$(cd "$(dirname "$0")" && pwd)
 BENCH_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$BENCH_ROOT"
 
