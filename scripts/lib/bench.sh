@@ -164,21 +164,19 @@ eval_job() {  # DIR MODEL_DIR TRAINER CFG DATASET SEED [KEY VALUE ...]  (MODEL_D
 }
 
 # ------------------------------------------------------------------------------------- FVG stage 1
-# For an FVG trainer, STAGE1 is the baseline run the FVG stage builds on (same layout, BACKBONE_TRAINER and
-# BACKBONE_CFG), and STAGE1_OPTS the options pointing the FVG stage at it; both are empty for a baseline.
-STAGE1=
+# For an FVG trainer, STAGE1_OPTS points the FVG stage at the baseline run it builds on (same layout,
+# BACKBONE_TRAINER and BACKBONE_CFG in place of TRAINER and CFG); it is empty for a baseline.
 STAGE1_OPTS=()
 
-find_stage1() {  # PROTOCOL_PATH SEED SCRIPT ARG... : set STAGE1 and STAGE1_OPTS, or fail saying what to run
-    local path=$1 seed=$2
+find_stage1() {  # PROTOCOL_PATH SEED SCRIPT ARG... : set STAGE1_OPTS, or fail saying what to run first
+    local path=$1 seed=$2 stage1
     shift 2
-    STAGE1=
     STAGE1_OPTS=()
     [ -n "$BACKBONE_TRAINER" ] || return 0
-    STAGE1=$(run_dir "$path" "$BACKBONE_TRAINER" "$BACKBONE_CFG" "$seed")
-    require_finished "$STAGE1" "stage 1 of $TRAINER ($BACKBONE_TRAINER, $BACKBONE_CFG)" \
+    stage1=$(run_dir "$path" "$BACKBONE_TRAINER" "$BACKBONE_CFG" "$seed")
+    require_finished "$stage1" "stage 1 of $TRAINER ($BACKBONE_TRAINER, $BACKBONE_CFG)" \
         "$BACKBONE_TRAINER" "$BACKBONE_CFG" "$@"
-    STAGE1_OPTS=(TRAINER.FVG.BACKBONE_DIR "$STAGE1")
+    STAGE1_OPTS=(TRAINER.FVG.BACKBONE_DIR "$stage1")
 }
 
 as_stage1() {  # FUNCTION ARG... : run a protocol function for the baseline of an FVG trainer, in a subshell
