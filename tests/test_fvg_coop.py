@@ -1,5 +1,6 @@
 """FVG_CoOp specifics beyond the invariants all FVG trainers share (tests/test_fvg_stage.py):
 exact agreement with CoOp, the head's size, the CLIP prior, backbone and mask errors."""
+import math
 import re
 import shutil
 
@@ -115,3 +116,39 @@ def test_missing_masks_fail_fast_or_use_full_masks(stage1, root_missing_masks, t
         args[args.index("MODEL.BACKBONE.NAME"):] + ["TRAINER.FVG.MASK_POLICY", "full"],
     )
     assert "Finish training" in ok.stdout and re.search(r"\d+ .*(all-ones|full)", ok.stdout)
+
+
+@pytest.mark.parametrize("kind", ["empty", "full", "one_pixel"])
+def test_degenerate_masks_through_the_training_step(stage1, synthetic_root, tmp_path, kind):
+    """An all-zero, an all-one and a one-pixel mask go through the real foreground view and step."""
+    trainer = _trainer(stage1, synthetic_root, "OUTPUT_DIR", str(tmp_path))
+    trainer.set_model_mode("train")
+    batch = next(iter(trainer.train_loader_x))
+    mask = torch.zeros_like(batch["mask"])
+    if kind == "full":
+        mask += 1
+    elif kind == "one_pixel":
+        mask[:, :, 5, 7] = 1
+    batch["mask"] = mask
+    trainer.num_batches, trainer.batch_idx = 10, 0
+    before = {k: v.clone() for k, v in trainer.fvg.state_dict().items()}
+    summary = trainer.forward_backward(batch)
+    assert all(math.isfinite(v) for v in summary.values()), summary
+    assert 0 < summary["r"] < 1 and 0 < summary["b"] < 1
+    assert all(torch.isfinite(v).all() for v in trainer.fvg.state_dict().values())
+    assert any(not torch.equal(v, before[k]) for k, v in trainer.fvg.state_dict().items())
+
+
+def test_loss_parts_and_gates_reach_tensorboard(coop_stage1, synthetic_root, tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    _, opts, run1 = coop_stage1
+    out = tmp_path / "fvg"
+    run_train(trainer_flags("FVG_CoOp", TINY_FVG, synthetic_root), out,
+              opts + ["TRAINER.FVG.BACKBONE_DIR", str(run1.output_dir), "OPTIM.MAX_EPOCH", "1"])
+    events = EventAccumulator(str(out / "tensorboard"))
+    events.Reload()
+    tags = set(events.Tags()["scalars"])
+    assert {"train/loss_ce", "train/loss_dist", "train/loss_new", "train/r", "train/b", "train/lr"} <= tags
+    r = [e.value for e in events.Scalars("train/r")]
+    assert r and all(0 < v < 1 for v in r)
