@@ -91,6 +91,15 @@ def make_cfg(args: List[str]):
     return train.setup_cfg(train.build_parser().parse_args(args))
 
 
+def build(args: List[str]):
+    """A trainer built in-process from train.py arguments, with the seed train.py would set."""
+    from dassl.engine import build_trainer
+    from dassl.utils import set_random_seed
+
+    set_random_seed(1)
+    return build_trainer(make_cfg(args))
+
+
 @pytest.fixture
 def coop_args(tiny_clip_path, synthetic_root) -> List[str]:
     """train.py arguments for a tiny CoOp run on the synthetic dataset."""

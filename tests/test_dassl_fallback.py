@@ -46,7 +46,6 @@ from dassl.utils import (  # noqa: E402
     load_checkpoint,
     load_pretrained_weights,
     read_image,
-    resume_from_checkpoint,
     save_checkpoint,
     setup_logger,
 )

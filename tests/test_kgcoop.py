@@ -5,20 +5,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from conftest import make_cfg, trainer_flags
+from conftest import build, trainer_flags
 
 
 def kgcoop_args(clip_path, root, config="configs/trainers/KgCoOp/tiny_cpu.yaml", trainer="KgCoOp"):
     """Flags, then the KEY VALUE pairs every run shares (more pairs may follow)."""
     return trainer_flags(trainer, config, root) + ["MODEL.BACKBONE.NAME", str(clip_path), "DATASET.NUM_SHOTS", "4"]
-
-
-def build(args):
-    from dassl.engine import build_trainer
-    from dassl.utils import set_random_seed
-
-    set_random_seed(1)
-    return build_trainer(make_cfg(args))
 
 
 def test_kg_loss_matches_hand_computation():
@@ -136,26 +128,6 @@ def test_train_py_run_and_checkpoint(kgcoop_stage1):
     assert ckpt["trainer"] == "KgCoOp"
     assert set(ckpt["state_dict"]) == {"ctx", "token_prefix", "token_suffix"}
     assert not math.isnan(run.accuracy)
-
-
-def test_eval_only_reload_reproduces_accuracy(kgcoop_stage1, capsys):
-    """What train.py --eval-only does (same argument parsing, load_model, test), in-process to save a start-up."""
-    flags, opts, run = kgcoop_stage1
-    trainer = build(flags + ["--eval-only", "--model-dir", str(run.output_dir), "--load-epoch", "2"] + opts)
-    trainer.load_model(str(run.output_dir), epoch=2)
-    assert round(trainer.test(), 1) == run.accuracy
-    assert 'Loading weights to prompt_learner from "' in capsys.readouterr().out
-
-
-def test_base_trained_prompts_serve_new_classes(kgcoop_stage1, capsys):
-    flags, opts, run = kgcoop_stage1
-    trainer = build(flags + [o if o != "base" else "new" for o in opts])
-    trainer.load_model(str(run.output_dir), epoch=2)
-    saved = torch.load(run.output_dir / "prompt_learner" / "model.pth.tar-2", weights_only=True)["state_dict"]
-    assert torch.equal(trainer.model.prompt_learner.ctx, saved["ctx"])
-    assert len(trainer.model.prompt_learner.classnames) == 5
-    assert not torch.equal(trainer.model.prompt_learner.token_suffix, saved["token_suffix"])
-    assert 0.0 <= trainer.test() <= 100.0
 
 
 def test_amp_step_updates_the_context(tiny_clip_path, synthetic_root):
