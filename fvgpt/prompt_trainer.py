@@ -31,6 +31,10 @@ __all__ = ["PromptTuningTrainer", "LossParts"]
 
 LossParts = Dict[str, float]
 
+_DATA_ATTRIBUTES = (
+    "train_loader_x", "train_loader_u", "val_loader", "test_loader", "num_classes", "num_source_domains", "lab2cname",
+)
+
 
 class PromptTuningTrainer(TrainerX):
     """Dassl TrainerX for a frozen CLIP with a small trainable module.
@@ -61,14 +65,10 @@ class PromptTuningTrainer(TrainerX):
         return ImageDatasetWrapper
 
     def build_data_loader(self) -> None:
+        # Dassl's own build_data_loader takes no wrapper; set the same attributes it sets.
         dm = DataManager(self.cfg, dataset_wrapper=self.dataset_wrapper())
-        self.train_loader_x = dm.train_loader_x
-        self.train_loader_u = dm.train_loader_u
-        self.val_loader = dm.val_loader
-        self.test_loader = dm.test_loader
-        self.num_classes = dm.num_classes
-        self.num_source_domains = dm.num_source_domains
-        self.lab2cname = dm.lab2cname
+        for name in _DATA_ATTRIBUTES:
+            setattr(self, name, getattr(dm, name))
         self.dm = dm
         if self.cfg.TEST.FINAL_MODEL == "best_val" and dm.val_loader is None and not self.cfg.TEST.NO_TEST:
             # Dassl would silently select the model on the *test* set
