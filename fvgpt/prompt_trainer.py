@@ -9,7 +9,7 @@ and, when it is not plain cross-entropy, its loss (:meth:`compute_loss`).
 from __future__ import annotations
 
 import os.path as osp
-from typing import Any, ClassVar, Dict, Optional, Sequence, Tuple
+from typing import Any, Callable, ClassVar, Dict, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -163,6 +163,27 @@ class PromptTuningTrainer(TrainerX):
 
     def model_inference(self, image: torch.Tensor) -> torch.Tensor:
         return self.model(image, text_features=self.class_text_features())
+
+    # ---------------------------------------------- frozen per-class features
+    def current_classnames(self) -> Tuple[str, ...]:
+        """The class names the model currently scores (the prompt learner's, after any rebuild)."""
+        return tuple(self.model.prompt_learner.classnames)
+
+    def per_class_set(self, slot: str, compute: Callable[[Tuple[str, ...]], Any]) -> Any:
+        """``compute(classnames)`` for the current class set, kept under ``slot`` until that set changes.
+
+        For features of frozen encoders (teachers, anchors, the CLIP prior), whose
+        only input that can change is the class set.
+        """
+        key = self.current_classnames()
+        cache = self.__dict__.setdefault("_class_set_cache", {})
+        if slot not in cache or cache[slot][0] != key:
+            cache[slot] = (key, compute(key))
+        return cache[slot][1]
+
+    def forget_class_set_features(self) -> None:
+        """Drop everything :meth:`per_class_set` keeps (e.g. after new weights were loaded)."""
+        self.__dict__.pop("_class_set_cache", None)
 
     # ------------------------------------------------------------ checkpoints
     def checkpoint_extras(self) -> Dict[str, Any]:

@@ -7,7 +7,7 @@ for the current class names when first needed, never saved. Unlike the
 reference, CTX_INIT and CLASS_TOKEN_POSITION are honoured, no unused modules
 are created and amp works.
 """
-from typing import Dict, Optional, Tuple
+from typing import Dict, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -31,18 +31,16 @@ class KgCoOp(CoOp):
 
     cfg_section = "COOP"
     model_name = "prompt_learner"
-    _anchors: Optional[Tuple[Tuple[str, ...], torch.Tensor]] = None
 
     def anchor_text_features(self) -> torch.Tensor:
         """Frozen CLIP's normalised features of the KgCoOp template for the current class names."""
-        model: PromptedCLIP = self.model
-        names = tuple(model.prompt_learner.classnames)
-        if self._anchors is None or self._anchors[0] != names:
-            template = kgcoop_template(self.cfg.DATASET.NAME)
+        template = kgcoop_template(self.cfg.DATASET.NAME)
+
+        def encode(names):
             with torch.autocast(self.device.type, enabled=False):
-                feats = encode_texts(self.clip_model, fill_template(template, names))
-            self._anchors = (names, feats)
-        return self._anchors[1]
+                return encode_texts(self.clip_model, fill_template(template, names))
+
+        return self.per_class_set("kgcoop_anchors", encode)
 
     def compute_loss(self, image: torch.Tensor, label: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, LossParts]:
         model: PromptedCLIP = self.model

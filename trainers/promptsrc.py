@@ -49,7 +49,6 @@ class PromptSRC(PromptTuningTrainer):
     cfg_section = "PROMPTSRC"
     model_name = "VLPromptLearner"
     gpa: Optional[PromptAggregator] = None  # set by build_model (not by the FVG stage, which trains no prompts)
-    _teacher_text: Optional[Tuple[Tuple[str, ...], torch.Tensor]] = None
 
     def build_backbone(self, clip_model: CLIP, classnames: Sequence[str]) -> VLPromptedCLIP:
         return VLPromptedCLIP(clip_model, build_vl_prompt_learner(self.cfg, clip_model, classnames))
@@ -63,12 +62,11 @@ class PromptSRC(PromptTuningTrainer):
     # ------------------------------------------------------------ teachers
     def teacher_text_features(self) -> torch.Tensor:
         """Frozen CLIP's 60-template ensemble for the current class names (fp32, normalised), cached."""
-        names = tuple(self.model.prompt_learner.classnames)
-        if self._teacher_text is None or self._teacher_text[0] != names:
+        def encode(names):
             with torch.autocast(self.device.type, enabled=False):
-                feats = encode_template_ensemble(self.clip_model, IMAGENET_TEMPLATES_60, names)
-            self._teacher_text = (names, feats)
-        return self._teacher_text[1]
+                return encode_template_ensemble(self.clip_model, IMAGENET_TEMPLATES_60, names)
+
+        return self.per_class_set("promptsrc_teacher_text", encode)
 
     def compute_loss(self, image: torch.Tensor, label: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, LossParts]:
         model: VLPromptedCLIP = self.model

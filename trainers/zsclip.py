@@ -30,7 +30,6 @@ class ZeroshotCLIP(PromptTuningTrainer):
         self.clip_model = clip_model.to(self.device)
         self.model = self.clip_model
         self.template = dataset_template(self.cfg.DATASET.NAME)
-        self._zs_text: Optional[Tuple[Tuple[str, ...], torch.Tensor]] = None
         print(f"Zero-shot CLIP, prompt template: {self.template!r} (DATASET.NAME {self.cfg.DATASET.NAME})")
         print("# trainable params: 0")
 
@@ -44,12 +43,14 @@ class ZeroshotCLIP(PromptTuningTrainer):
         if directory:
             print(f"Note: ZeroshotCLIP has no weights to load; ignoring --model-dir {directory}")
 
+    def current_classnames(self) -> Tuple[str, ...]:
+        return tuple(self.dm.dataset.classnames)  # no prompt learner here
+
     def class_text_features(self) -> torch.Tensor:
         """Normalised frozen-CLIP features of the template filled with the current class names."""
-        key = tuple(self.dm.dataset.classnames)
-        if self._zs_text is None or self._zs_text[0] != key:
-            self._zs_text = (key, encode_texts(self.clip_model, fill_template(self.template, key)))
-        return self._zs_text[1]
+        return self.per_class_set(
+            "zero_shot_text", lambda names: encode_texts(self.clip_model, fill_template(self.template, names))
+        )
 
     @torch.no_grad()
     def model_inference(self, image: torch.Tensor) -> torch.Tensor:

@@ -82,7 +82,6 @@ class FVGStage(PromptTuningTrainer):
         clip_model.to(self.device)
         self.model.to(self.device)
         self.backbone_source: Optional[Dict[str, Any]] = None
-        self._fvg_text: Optional[Tuple[Tuple[str, ...], torch.Tensor, torch.Tensor]] = None
         if self.fvg_cfg.BACKBONE_DIR:
             self.load_backbone(self.fvg_cfg.BACKBONE_DIR, self.fvg_cfg.BACKBONE_EPOCH)
         else:
@@ -119,12 +118,9 @@ class FVGStage(PromptTuningTrainer):
             "epoch": int(checkpoint["epoch"]),
             "trainer": trainer or self.baseline,
         }
-        self._fvg_text = None
+        self.forget_class_set_features()  # g depends on the backbone's weights
 
     # ------------------------------------------------------------- features
-    def current_classnames(self) -> Tuple[str, ...]:
-        return tuple(self.dm.dataset.classnames)
-
     def prior_text_features(self, classnames: Sequence[str]) -> torch.Tensor:
         """g0: frozen CLIP's text features for the hand-crafted prompt (TRAINER.FVG.PRIOR_TEMPLATE)."""
         if self.fvg_cfg.PRIOR_TEMPLATE == "dataset":
@@ -135,11 +131,11 @@ class FVGStage(PromptTuningTrainer):
 
     def fvg_text_features(self) -> Tuple[torch.Tensor, torch.Tensor]:
         """(g, g0) for the current class set, computed once and reused until the class set changes."""
-        key = self.current_classnames()
-        if self._fvg_text is None or self._fvg_text[0] != key:
+        def encode(names):
             with torch.no_grad():
-                self._fvg_text = (key, self.model.encode_text(), self.prior_text_features(key))
-        return self._fvg_text[1], self._fvg_text[2]
+                return self.model.encode_text(), self.prior_text_features(names)
+
+        return self.per_class_set("fvg_text", encode)
 
     def class_text_features(self) -> torch.Tensor:
         return self.fvg_text_features()[0]
