@@ -147,15 +147,20 @@ class FVGStage(PromptTuningTrainer):
         return F.normalize(self.clip_model.encode_image(image.type(self.clip_model.dtype)), dim=-1)
 
     @torch.no_grad()
+    def prior_logits(self, image: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
+        """z_clip = s f0(x) g0^T (fp32), given the backbone's features ``f`` of the same images."""
+        g0 = self.fvg_text_features()[1]
+        f0 = self.prior_image_features(image, f)
+        return self.model.logit_scale.exp().float() * f0.float() @ g0.float().t()
+
+    @torch.no_grad()
     def frozen_logits(self, image: torch.Tensor, with_prior: bool = True) -> Dict[str, torch.Tensor]:
         """Everything the frozen encoders give for ``image``: f, g, scale, z_full (and z_clip)."""
         f = self.model.encode_image(image)
-        g, g0 = self.fvg_text_features()
-        scale = self.model.logit_scale.exp()
-        out = {"f": f, "g": g, "scale": scale, "z_full": self.model.logits(f, g)}
+        g = self.fvg_text_features()[0]
+        out = {"f": f, "g": g, "scale": self.model.logit_scale.exp(), "z_full": self.model.logits(f, g)}
         if with_prior:
-            f0 = self.prior_image_features(image, f)
-            out["z_clip"] = scale.float() * f0.float() @ g0.float().t()
+            out["z_clip"] = self.prior_logits(image, f)
         return out
 
     # --------------------------------------------------------------- training
@@ -178,9 +183,7 @@ class FVGStage(PromptTuningTrainer):
             both = self.frozen_logits(torch.cat([image, view]), with_prior=False)
             n = image.shape[0]
             f, z_full, z_fg = both["f"][:n], both["z_full"][:n], both["z_full"][n:]
-            f0 = self.prior_image_features(image, f)
-            g0 = self.fvg_text_features()[1]
-            z_clip = both["scale"].float() * f0.float() @ g0.float().t()
+            z_clip = self.prior_logits(image, f)  # the prior needs the full images only
         with autocast(self.prec, self.device):
             out = self.fvg.step(
                 f.float(), both["g"].float(), both["scale"], z_full, z_fg, z_clip, foreground_area(mask), label
