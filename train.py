@@ -8,7 +8,6 @@
 Flags come first; everything after them is ``KEY VALUE`` config overrides.
 """
 import argparse
-import glob
 import os
 import sys
 
@@ -22,8 +21,7 @@ from dassl.utils import collect_env_info, set_random_seed, setup_logger
 import datasets  # noqa: F401  (registers the datasets)
 import trainers  # noqa: F401  (registers the trainers)
 from fvgpt.config import extend_cfg
-
-FINISHED_MARKERS = ("Finish training", "Finished training")
+from fvgpt.results.logs import log_files, read_log
 
 
 def print_args(args, cfg):
@@ -96,10 +94,10 @@ def setup_cfg(args):
 
 def finished_log(output_dir):
     """The log file of a finished training run in ``output_dir``, if any."""
-    for log in sorted(glob.glob(os.path.join(output_dir, "log.txt*"))):
-        with open(log, errors="replace") as f:
-            if any(line.strip() in FINISHED_MARKERS for line in f):
-                return log
+    for log in log_files(output_dir):
+        summary = read_log(log)
+        if summary.kind == "train" and summary.finished:
+            return log
     return None
 
 

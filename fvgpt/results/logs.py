@@ -22,7 +22,10 @@ import glob
 import os
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import List, Optional
+
+from fvgpt.checkpoints import saved_epochs
 
 __all__ = [
     "FINISH_MARKERS",
@@ -38,7 +41,6 @@ __all__ = [
 FINISH_MARKERS = ("Finish training", "Finished training")
 _ACCURACY = re.compile(r"^\*\s*accuracy:\s*([-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)\s*%")
 _EPOCH = re.compile(r"^epoch \[\d+/\d+\]")
-_CHECKPOINT = re.compile(r"^model\.pth\.tar-(\d+)$")
 
 
 def harmonic_mean(base: float, new: float) -> float:
@@ -90,13 +92,8 @@ def log_files(run_dir: str) -> List[str]:
 
 
 def _last_checkpoint(run_dir: str) -> Optional[int]:
-    epochs = [
-        int(m.group(1))
-        for sub in glob.glob(os.path.join(glob.escape(run_dir), "*", ""))
-        for m in map(_CHECKPOINT.match, os.listdir(sub))
-        if m
-    ]
-    return max(epochs) if epochs else None
+    subdirs = glob.glob(os.path.join(glob.escape(run_dir), "*", ""))
+    return max((e for sub in subdirs for e in saved_epochs(Path(sub))), default=None)
 
 
 @dataclass(frozen=True)
